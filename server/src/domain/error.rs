@@ -1,0 +1,147 @@
+//! The one error type of the registry. `grpc::status` maps it to a `tonic::Status` in one
+//! exhaustive match, so every variant has exactly one wire form.
+
+use std::fmt;
+
+/// One bad field: `field` is a path relative to the request (`person.family_name`,
+/// `requests[3].person.category_codes[1]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// Collects every violation of a request so that the client hears of all of them at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds the violations of `result`'s error (if any), prefixing their fields.
+    pub fn absorb<T>(&mut self, prefix: &str, result: Result<T, Error>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(Error::InvalidArgument(list)) => {
+                for v in list {
+                    self.add(join_path(prefix, &v.field), v.description);
+                }
+                None
+            }
+            Err(other) => {
+                self.add(prefix.to_owned(), other.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<FieldViolation> {
+        self.0
+    }
+
+    /// `Ok(value)` when nothing was added, else INVALID_ARGUMENT with every violation.
+    pub fn finish<T>(self, value: T) -> Result<T, Error> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+}
+
+pub fn join_path(prefix: &str, field: &str) -> String {
+    match (prefix.is_empty(), field.is_empty()) {
+        (true, _) => field.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{field}"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// INVALID_ARGUMENT with a field violation for every bad field.
+    #[error("invalid argument: {}", list(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// NOT_FOUND.
+    #[error("{resource} {id:?} not found")]
+    NotFound { resource: &'static str, id: String },
+    /// ALREADY_EXISTS: a unique field already holds this value.
+    #[error("a {resource} with {field} {value:?} already exists")]
+    AlreadyExists {
+        resource: &'static str,
+        field: &'static str,
+        value: String,
+    },
+    /// ABORTED: the etag sent is not the current one (AIP-154).
+    #[error("etag {sent:?} of {resource} {id:?} is stale (current: {current:?}); read it again and retry")]
+    EtagMismatch {
+        resource: &'static str,
+        id: String,
+        sent: String,
+        current: String,
+    },
+    /// FAILED_PRECONDITION: the system is not in a state for this call (e.g. the resource is in
+    /// use). `reason` is the ErrorInfo reason.
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
+    /// UNAVAILABLE: the database could not be reached; safe to retry.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// INTERNAL: logged in full, returned without details.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn list(v: &[FieldViolation]) -> String {
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// INVALID_ARGUMENT with one violation.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// Prefixes the fields of an INVALID_ARGUMENT (other errors pass unchanged).
+    pub fn prefixed(self, prefix: &str) -> Self {
+        match self {
+            Error::InvalidArgument(list) => Error::InvalidArgument(
+                list.into_iter()
+                    .map(|v| FieldViolation {
+                        field: join_path(prefix, &v.field),
+                        description: v.description,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Persons: defenders and civilians held or returned, and the figures derived from their dates.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CareStatus, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex, Violations,
+    exchange, mask::Patch, text,
+};
+
+/// After return: each step's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aftercare {
+    pub medical_examination: CareStatus,
+    pub rehabilitation: CareStatus,
+    pub payments: CareStatus,
+}
+
+/// What a client can write about a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonFields {
+    pub kind: PersonKind,
+    pub family_name: String,
+    pub given_name: String,
+    pub patronymic: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub place_of_birth: String,
+    pub sex: Sex,
+    pub citizenship: String,
+    pub service: ServiceBranch,
+    pub rank: String,
+    pub rank_group: RankGroup,
+    pub unit: String,
+    pub service_number: String,
+    pub capture_date: Option<NaiveDate>,
+    pub capture_region: String,
+    pub status: PersonStatus,
+    /// Normalised id of the exchange the person returned in; its existence is the store's check.
+    pub exchange_id: Option<String>,
+    pub convicted_in_captivity: bool,
+    pub category_codes: Vec<String>,
+    pub aftercare: Aftercare,
+    pub notes: String,
+}
+
+/// Figures derived from the dates, never stored by hand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derived {
+    pub age_at_return: Option<i32>,
+    pub days_in_captivity: Option<i32>,
+}
+
+/// A stored person, with the figures derived at read time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub meta: Meta,
+    pub fields: PersonFields,
+    pub derived: Derived,
+}
+
+impl PersonFields {
+    /// Trims and checks every field against `today`; references (exchange, category codes) are
+    /// checked by the store.
+    pub fn validate(mut self, today: NaiveDate) -> Result<Self, Error> {
+        let mut v = Violations::new();
+        if self.kind == PersonKind::Unspecified {
+            v.add("kind", "is required (MILITARY or CIVILIAN)");
+        }
+        text::line(&mut v, "family_name", &mut self.family_name, text::NAME_MAX, true);
+        text::line(&mut v, "given_name", &mut self.given_name, text::NAME_MAX, true);
+        text::line(&mut v, "patronymic", &mut self.patronymic, text::NAME_MAX, false);
+        for (field, value) in [
+            ("place_of_birth", &mut self.place_of_birth),
+            ("citizenship", &mut self.citizenship),
+            ("rank", &mut self.rank),
+            ("unit", &mut self.unit),
+            ("service_number", &mut self.service_number),
+            ("capture_region", &mut self.capture_region),
+        ] {
+            text::line(&mut v, field, value, text::NAME_MAX, false);
+        }
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        for (field, date) in [
+            ("date_of_birth", self.date_of_birth),
+            ("capture_date", self.capture_date),
+        ] {
+            if let Some(d) = date {
+                if d > today {
+                    v.add(field, "must not be in the future");
+                } else if d < earliest {
+                    v.add(field, "must not be before 1900-01-01");
+                }
+            }
+        }
+        if let (Some(born), Some(captured)) = (self.date_of_birth, self.capture_date)
+            && captured < born
+        {
+            v.add("capture_date", "must not be before date_of_birth");
+        }
+        exchange::category_codes(&mut v, &mut self.category_codes);
+        text::long(&mut v, "notes", &mut self.notes);
+        v.finish(self)
+    }
+
+    /// Age at return and days in captivity. The end of captivity is the date of the person's
+    /// exchange; for someone still in captivity it is `today`.
+    pub fn derive(&self, exchange_date: Option<NaiveDate>, today: NaiveDate) -> Derived {
+        let end = match (exchange_date, self.status) {
+            (Some(d), _) => Some(d),
+            (None, PersonStatus::InCaptivity) => Some(today),
+            (None, _) => None,
+        };
+        Derived {
+            age_at_return: match (self.date_of_birth, exchange_date) {
+                (Some(born), Some(returned)) => full_years(born, returned),
+                _ => None,
+            },
+            days_in_captivity: match (self.capture_date, end) {
+                (Some(from), Some(to)) if to >= from => i32::try_from((to - from).num_days()).ok(),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Full years from `born` to `on` (a birthday on 29 February counts on 1 March in other years).
+pub fn full_years(born: NaiveDate, on: NaiveDate) -> Option<i32> {
+    if on < born {
+        return None;
+    }
+    let mut years = on.year() - born.year();
+    if (on.month(), on.day()) < (born.month(), born.day()) {
+        years -= 1;
+    }
+    Some(years)
+}
+
+impl Patch for PersonFields {
+    const MUTABLE: &'static [&'static str] = &[
+        "kind",
+        "family_name",
+        "given_name",
+        "patronymic",
+        "date_of_birth",
+        "place_of_birth",
+        "sex",
+        "citizenship",
+        "service",
+        "rank",
+        "rank_group",
+        "unit",
+        "service_number",
+        "capture_date",
+        "capture_region",
+        "status",
+        "exchange_id",
+        "convicted_in_captivity",
+        "category_codes",
+        "aftercare",
+        "aftercare.medical_examination",
+        "aftercare.rehabilitation",
+        "aftercare.payments",
+        "notes",
+    ];
+    const IMMUTABLE: &'static [&'static str] = &[];
+    const OUTPUT_ONLY: &'static [&'static str] = &[
+        "id",
+        "create_time",
+        "update_time",
+        "etag",
+        "age_at_return",
+        "days_in_captivity",
+    ];
+
+    fn copy_field(&mut self, f: &Self, path: &str) {
+        match path {
+            "kind" => self.kind = f.kind,
+            "family_name" => self.family_name.clone_from(&f.family_name),
+            "given_name" => self.given_name.clone_from(&f.given_name),
+            "patronymic" => self.patronymic.clone_from(&f.patronymic),
+            "date_of_birth" => self.date_of_birth = f.date_of_birth,
+            "place_of_birth" => self.place_of_birth.clone_from(&f.place_of_birth),
+            "sex" => self.sex = f.sex,
+            "citizenship" => self.citizenship.clone_from(&f.citizenship),
+            "service" => self.service = f.service,
+            "rank" => self.rank.clone_from(&f.rank),
+            "rank_group" => self.rank_group = f.rank_group,
+            "unit" => self.unit.clone_from(&f.unit),
+            "service_number" => self.service_number.clone_from(&f.service_number),
+            "capture_date" => self.capture_date = f.capture_date,
+            "capture_region" => self.capture_region.clone_from(&f.capture_region),
+            "status" => self.status = f.status,
+            "exchange_id" => self.exchange_id.clone_from(&f.exchange_id),
+            "convicted_in_captivity" => self.convicted_in_captivity = f.convicted_in_captivity,
+            "category_codes" => self.category_codes.clone_from(&f.category_codes),
+            "aftercare" => self.aftercare = f.aftercare,
+            "aftercare.medical_examination" => {
+                self.aftercare.medical_examination = f.aftercare.medical_examination
+            }
+            "aftercare.rehabilitation" => self.aftercare.rehabilitation = f.aftercare.rehabilitation,
+            "aftercare.payments" => self.aftercare.payments = f.aftercare.payments,
+            "notes" => self.notes.clone_from(&f.notes),
+            _ => {}
+        }
+    }
+
+    fn populated(&self, path: &str) -> bool {
+        match path {
+            "kind" => self.kind != PersonKind::Unspecified,
+            "family_name" => !self.family_name.is_empty(),
+            "given_name" => !self.given_name.is_empty(),
+            "patronymic" => !self.patronymic.is_empty(),
+            "date_of_birth" => self.date_of_birth.is_some(),
+            "place_of_birth" => !self.place_of_birth.is_empty(),
+            "sex" => self.sex != Sex::Unspecified,
+            "citizenship" => !self.citizenship.is_empty(),
+            "service" => self.service != ServiceBranch::Unspecified,
+            "rank" => !self.rank.is_empty(),
+            "rank_group" => self.rank_group != RankGroup::Unspecified,
+            "unit" => !self.unit.is_empty(),
+            "service_number" => !self.service_number.is_empty(),
+            "capture_date" => self.capture_date.is_some(),
+            "capture_region" => !self.capture_region.is_empty(),
+            "status" => self.status != PersonStatus::Unspecified,
+            "exchange_id" => self.exchange_id.is_some(),
+            "convicted_in_captivity" => self.convicted_in_captivity,
+            "category_codes" => !self.category_codes.is_empty(),
+            // The group path is covered by its three leaves in "populated" mode.
+            "aftercare" => false,
+            "aftercare.medical_examination" => {
+                self.aftercare.medical_examination != CareStatus::Unspecified
+            }
+            "aftercare.rehabilitation" => self.aftercare.rehabilitation != CareStatus::Unspecified,
+            "aftercare.payments" => self.aftercare.payments != CareStatus::Unspecified,
+            "notes" => !self.notes.is_empty(),
+            _ => false,
+        }
+    }
+
+    fn immutable_changed(&self, _from: &Self, _path: &str) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::mask;
+
+    fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
+
+    fn today() -> NaiveDate {
+        date(2025, 7, 10).unwrap_or_default()
+    }
+
+    fn valid() -> PersonFields {
+        PersonFields {
+            kind: PersonKind::Military,
+            family_name: "Testenko".into(),
+            given_name: "Ivan".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn kind_and_both_names_are_required() {
+        let Err(Error::InvalidArgument(list)) = PersonFields::default().validate(today()) else {
+            panic!("expected invalid argument");
+        };
+        let names: Vec<_> = list.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(names, ["kind", "family_name", "given_name"]);
+    }
+
+    #[test]
+    fn names_longer_than_200_characters_are_rejected() {
+        let f = PersonFields {
+            family_name: "Ш".repeat(201),
+            ..valid()
+        };
+        assert!(f.validate(today()).is_err());
+        let f = PersonFields {
+            family_name: "Ш".repeat(200),
+            ..valid()
+        };
+        assert!(f.validate(today()).is_ok());
+    }
+
+    #[test]
+    fn dates_in_the_future_or_capture_before_birth_are_rejected() {
+        let f = PersonFields {
+            date_of_birth: date(2030, 1, 1),
+            ..valid()
+        };
+        assert!(f.validate(today()).is_err());
+        let f = PersonFields {
+            date_of_birth: date(2000, 1, 1),
+            capture_date: date(1999, 1, 1),
+            ..valid()
+        };
+        assert!(f.validate(today()).is_err());
+    }
+
+    #[test]
+    fn age_at_return_counts_full_years() {
+        assert_eq!(full_years(date(2005, 7, 5).unwrap_or_default(), today() - chrono::Days::new(6)), Some(19));
+        assert_eq!(full_years(date(2005, 7, 4).unwrap_or_default(), date(2025, 7, 4).unwrap_or_default()), Some(20));
+        assert_eq!(full_years(date(2004, 2, 29).unwrap_or_default(), date(2025, 2, 28).unwrap_or_default()), Some(20));
+        assert_eq!(full_years(date(2004, 2, 29).unwrap_or_default(), date(2025, 3, 1).unwrap_or_default()), Some(21));
+    }
+
+    #[test]
+    fn days_in_captivity_run_to_the_exchange_date_or_today() {
+        let f = PersonFields {
+            date_of_birth: date(1990, 1, 1),
+            capture_date: date(2022, 5, 20),
+            status: PersonStatus::Returned,
+            ..valid()
+        };
+        let d = f.derive(date(2025, 7, 4), today());
+        assert_eq!(d.age_at_return, Some(35));
+        assert_eq!(d.days_in_captivity, Some(1141));
+        let held = PersonFields {
+            status: PersonStatus::InCaptivity,
+            ..f.clone()
+        };
+        let d = held.derive(None, today());
+        assert_eq!(d.age_at_return, None);
+        assert_eq!(d.days_in_captivity, Some(1147));
+        let unknown = PersonFields {
+            capture_date: None,
+            ..f
+        };
+        assert_eq!(unknown.derive(date(2025, 7, 4), today()).days_in_captivity, None);
+    }
+
+    #[test]
+    fn aftercare_leaves_can_be_updated_one_by_one() {
+        let mut current = valid();
+        let incoming = PersonFields {
+            aftercare: Aftercare {
+                payments: CareStatus::Completed,
+                medical_examination: CareStatus::InProgress,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let paths = ["aftercare.payments".to_owned()];
+        assert!(mask::apply(&mut current, &incoming, &paths, "person").is_ok());
+        assert_eq!(current.aftercare.payments, CareStatus::Completed);
+        assert_eq!(current.aftercare.medical_examination, CareStatus::Unspecified);
+        assert_eq!(current.family_name, "Testenko");
+    }
+}

@@ -1,0 +1,15 @@
+//! Schema migrations, run at start-up (`Store::open`). One file per migration, named
+//! `m<date>_<nnn>_<what>.rs`; a migration once released is never edited, only followed.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,238 @@
+//! Persistence: the only module that speaks sea-orm. It hides which backend runs (SQLite or
+//! PostgreSQL) from the rest of the server.
+//!
+//! - `entity/`: one sea-orm entity per table; `migration/`: the schema, applied at start.
+//! - `write`: the write transaction every mutation runs in: it takes the next registry revision
+//!   (serialising writers, so revisions follow commit order), appends the change log and keeps
+//!   idempotency records, all in the same transaction as the change.
+//! - `list`: filters (AIP-160) compiled to SQL, orderings and keyset page tokens.
+//! - `categories`, `exchanges`, `persons`: queries and mutations of each resource.
+//!
+//! SQLite runs with WAL, foreign keys on, a busy timeout, one writer connection (writes queue in
+//! the pool instead of failing with "database is locked") and a separate pool of readers.
+//! PostgreSQL uses one pool; the revision counter row is the writers' lock.
+
+mod categories;
+mod entity;
+mod exchanges;
+mod links;
+mod list;
+mod migration;
+mod persons;
+mod write;
+
+use std::time::Duration;
+
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IsolationLevel, SqlErr, TransactionOptions,
+    TransactionTrait,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::domain::Error;
+
+pub use list::ListQuery;
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Readers for SQLite; the whole pool for PostgreSQL.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before UNAVAILABLE.
+    pub acquire_timeout: Duration,
+    /// SQLite `synchronous=FULL` (an acknowledged write survives power loss) instead of NORMAL
+    /// (survives a crash of the process, may lose the last commits on power loss).
+    pub sqlite_synchronous_full: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            sqlite_synchronous_full: true,
+        }
+    }
+}
+
+/// A page of a List: the items, the token of the next page, and the registry revision it was
+/// read at.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+    pub revision: i64,
+}
+
+/// The registry's storage. Cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects and applies pending migrations. `url` is `sqlite://path?mode=rwc` (or
+    /// `sqlite:path`) or `postgres://user@host/db`.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, Error> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Internal(format!(
+                "database url must start with sqlite: or postgres:// (got {:?})",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let store = match backend {
+            Backend::Sqlite => {
+                if url.contains(":memory:") || url.contains("mode=memory") {
+                    return Err(Error::Internal(
+                        "in-memory SQLite is not supported (readers and the writer are separate connections); use a file".into(),
+                    ));
+                }
+                let sync = if options.sqlite_synchronous_full {
+                    SqliteSynchronous::Full
+                } else {
+                    SqliteSynchronous::Normal
+                };
+                let sqlite = move |create: bool| {
+                    move |o: sea_orm::sqlx::sqlite::SqliteConnectOptions| {
+                        o.create_if_missing(create)
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(sync)
+                            .foreign_keys(true)
+                            .busy_timeout(Duration::from_secs(10))
+                    }
+                };
+                let mut w = base_options(url, options);
+                w.max_connections(1).min_connections(1);
+                w.map_sqlx_sqlite_opts(sqlite(true));
+                let writer = Database::connect(w).await.map_err(open_err)?;
+                migrate(&writer, backend).await?;
+                let mut r = base_options(url, options);
+                r.max_connections(options.max_connections.max(1));
+                r.map_sqlx_sqlite_opts(sqlite(false));
+                let reader = Database::connect(r).await.map_err(open_err)?;
+                Store {
+                    writer,
+                    reader,
+                    backend,
+                }
+            }
+            Backend::Postgres => {
+                let mut o = base_options(url, options);
+                o.max_connections(options.max_connections.max(2));
+                let pool = Database::connect(o).await.map_err(open_err)?;
+                migrate(&pool, backend).await?;
+                Store {
+                    writer: pool.clone(),
+                    reader: pool,
+                    backend,
+                }
+            }
+        };
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The last committed registry revision.
+    pub async fn revision(&self) -> Result<i64, Error> {
+        current_revision(&self.reader).await
+    }
+
+    /// Closes the pools (waits for connections in use to come back).
+    pub async fn close(self) {
+        let _ = self.reader.close().await;
+        if self.backend == Backend::Sqlite {
+            let _ = self.writer.close().await;
+        }
+    }
+
+    /// A read transaction: every query in it sees one snapshot, so a page and the revision it
+    /// reports agree.
+    async fn read(&self) -> Result<DatabaseTransaction, Error> {
+        let options = match self.backend {
+            Backend::Postgres => TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            },
+            Backend::Sqlite => TransactionOptions::default(),
+        };
+        Ok(self.reader.begin_with_options(options).await?)
+    }
+}
+
+fn base_options(url: &str, options: &StoreOptions) -> ConnectOptions {
+    let mut o = ConnectOptions::new(url.to_owned());
+    o.acquire_timeout(options.acquire_timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    o
+}
+
+async fn migrate(conn: &DatabaseConnection, backend: Backend) -> Result<(), Error> {
+    let txn = conn.begin().await?;
+    if backend == Backend::Postgres {
+        // Replicas starting together take turns; the second finds nothing left to apply.
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(4242000001)")
+            .await?;
+    }
+    migration::Migrator::up(&txn, None)
+        .await
+        .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn current_revision<C: ConnectionTrait>(conn: &C) -> Result<i64, Error> {
+    let row = entity::revision::Entity::find_by_id(1).one(conn).await?;
+    row.map(|r| r.revision)
+        .ok_or_else(|| Error::Internal("registry_revision row is missing".into()))
+}
+
+fn open_err(e: DbErr) -> Error {
+    Error::Internal(format!("cannot open the database: {e}"))
+}
+
+impl From<DbErr> for Error {
+    fn from(e: DbErr) -> Self {
+        match &e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Error::Unavailable(e.to_string()),
+            _ => match e.sql_err() {
+                // Reaching here means a check before the write missed a race; callers that can
+                // name the field map these themselves (see `unique_violation`).
+                Some(SqlErr::UniqueConstraintViolation(m)) => Error::FailedPrecondition {
+                    reason: "CONFLICT",
+                    message: format!("conflicting write: {m}"),
+                },
+                Some(SqlErr::ForeignKeyConstraintViolation(m)) => Error::FailedPrecondition {
+                    reason: "REFERENCE_CONFLICT",
+                    message: format!("a referenced resource changed concurrently: {m}"),
+                },
+                _ => Error::Internal(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Whether `e` is a unique-constraint violation: the one place that decides ALREADY_EXISTS.
+fn unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

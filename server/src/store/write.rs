@@ -1,0 +1,190 @@
+//! The write transaction every mutation runs in.
+//!
+//! `Store::begin_write` opens the transaction and first increments the one-row revision counter.
+//! The row lock (PostgreSQL) or the write lock taken by `BEGIN IMMEDIATE` on the single writer
+//! connection (SQLite) is held until commit, so writers are serialised and a revision is never
+//! visible before a smaller one: revisions are assigned in commit order, with no gaps (a
+//! rolled-back transaction gives its revision back). The change log rows of the transaction are
+//! inserted with one statement just before commit.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, EntityTrait, Set, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+
+use super::{Backend, Store, entity};
+use crate::domain::{Error, ResourceType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Operation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Operation::Created => "CREATED",
+            Operation::Updated => "UPDATED",
+            Operation::Deleted => "DELETED",
+        }
+    }
+}
+
+/// An open write transaction holding the next revision.
+pub struct Write {
+    pub txn: DatabaseTransaction,
+    pub revision: i64,
+    pub now: DateTime<Utc>,
+    log: Vec<entity::change_log::ActiveModel>,
+}
+
+impl Store {
+    pub(super) async fn begin_write(&self) -> Result<Write, Error> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.writer.begin_with_options(options).await?;
+        let bump = Query::update()
+            .table("registry_revision")
+            .value("revision", Expr::col("revision").add(1))
+            .and_where(Expr::col("id").eq(1))
+            .returning_col("revision")
+            .to_owned();
+        let row = txn
+            .query_one(&bump)
+            .await?
+            .ok_or_else(|| Error::Internal("registry_revision row is missing".into()))?;
+        let revision: i64 = row.try_get("", "revision")?;
+        Ok(Write {
+            txn,
+            revision,
+            now: Utc::now(),
+            log: Vec::new(),
+        })
+    }
+}
+
+impl Write {
+    pub fn now_micros(&self) -> i64 {
+        self.now.timestamp_micros()
+    }
+
+    /// Records a change of this transaction; `snapshot` is the resource after the change (before
+    /// it, for deletions).
+    pub fn log<T: Serialize>(
+        &mut self,
+        resource: ResourceType,
+        id: &str,
+        operation: Operation,
+        snapshot: &T,
+    ) -> Result<(), Error> {
+        let seq = i32::try_from(self.log.len())
+            .map_err(|_| Error::Internal("too many changes in one transaction".into()))?;
+        self.log.push(entity::change_log::ActiveModel {
+            revision: Set(self.revision),
+            seq: Set(seq),
+            resource_type: Set(resource.as_str().to_owned()),
+            resource_id: Set(id.to_owned()),
+            operation: Set(operation.as_str().to_owned()),
+            snapshot: Set(to_json(snapshot)?),
+            change_time: Set(self.now_micros()),
+        });
+        Ok(())
+    }
+
+    /// Writes the change log and commits.
+    pub async fn commit(self) -> Result<(), Error> {
+        let Write { txn, log, .. } = self;
+        // Chunks keep each statement under SQLite's bound-parameter limit.
+        let mut rows = log.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+            entity::change_log::Entity::insert_many(chunk)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The stored result of an earlier call with this request id, if any. The same id with a
+    /// different request is INVALID_ARGUMENT on `request_id`.
+    pub async fn recall<T: DeserializeOwned>(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<T>, Error> {
+        let found = entity::idempotency::Entity::find_by_id((
+            key.method.to_owned(),
+            key.request_id.clone(),
+        ))
+        .one(&self.txn)
+        .await?;
+        let Some(found) = found else { return Ok(None) };
+        if found.request_hash != key.request_hash {
+            return Err(Error::invalid(
+                "request_id",
+                "was already used for a different request; use a new request_id for a new request",
+            ));
+        }
+        let value = serde_json::from_str(&found.response)
+            .map_err(|e| Error::Internal(format!("stored idempotent response: {e}")))?;
+        Ok(Some(value))
+    }
+
+    /// Keeps the result of this call for retries with the same request id.
+    pub async fn remember<T: Serialize>(&self, key: &IdempotencyKey, value: &T) -> Result<(), Error> {
+        entity::idempotency::Entity::insert(entity::idempotency::ActiveModel {
+            method: Set(key.method.to_owned()),
+            request_id: Set(key.request_id.clone()),
+            request_hash: Set(key.request_hash.clone()),
+            response: Set(to_json(value)?),
+            create_time: Set(self.now_micros()),
+        })
+        .exec_without_returning(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs a statement built with sea-query in this transaction.
+    pub async fn execute<S: sea_orm::StatementBuilder>(&self, stmt: &S) -> Result<u64, Error> {
+        Ok(self.txn.execute(stmt).await?.rows_affected())
+    }
+}
+
+/// A request id (AIP-155) with what it identifies: the method and a hash of the request.
+pub struct IdempotencyKey {
+    method: &'static str,
+    request_id: String,
+    request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// `request` is the validated input; its JSON form is hashed, so the same id with another
+    /// input is detected.
+    pub fn new<T: Serialize>(
+        method: &'static str,
+        request_id: String,
+        request: &T,
+    ) -> Result<Self, Error> {
+        let json = to_json(request)?;
+        let digest = Sha256::digest(json.as_bytes());
+        let request_hash = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            method,
+            request_id,
+            request_hash,
+        })
+    }
+}
+
+pub fn to_json<T: Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("serialize: {e}")))
+}
