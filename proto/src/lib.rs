@@ -4,7 +4,8 @@
 //! them with protox, so no system `protoc` is needed.
 //!
 //! - [`v1`]: messages, enums, and the client and server stubs of every service.
-//! - [`google::r#type`]: `google.type.Date`, vendored from googleapis.
+//! - [`google::r#type`]: `google.type.Date`; [`google::rpc`]: the error details (both vendored
+//!   from googleapis).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC reflection.
 //!
 //! Well-known types (`Timestamp`, `FieldMask`, `Empty`) come from [`prost_types`].
@@ -26,6 +27,13 @@ pub mod google {
     pub mod r#type {
         #![allow(clippy::all, missing_docs)]
         tonic::include_proto!("google.r#type");
+    }
+
+    /// The error details Homecoming sends (compiled for reflection; in Rust code prefer
+    /// `tonic_types`, which reads them from a `Status`).
+    pub mod rpc {
+        #![allow(clippy::all, missing_docs)]
+        tonic::include_proto!("google.rpc");
     }
 }
 

@@ -1,1 +1,136 @@
-//! stub
+//! Configuration: command-line flags, each with an environment fallback (`HOMECOMING_*`).
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronous {
+    /// An acknowledged write survives power loss (fsync on every commit).
+    Full,
+    /// An acknowledged write survives a crash of the process; the last commits may be lost on
+    /// power loss. Faster.
+    Normal,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "homecoming-server",
+    version,
+    about = "Homecoming: the registry of prisoner exchanges, over gRPC"
+)]
+pub struct Config {
+    /// Address to serve gRPC on.
+    #[arg(long, env = "HOMECOMING_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// `sqlite://FILE?mode=rwc` (created if missing) or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "HOMECOMING_DATABASE_URL",
+        default_value = "sqlite://homecoming.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Log format; the level comes from RUST_LOG (default `info`).
+    #[arg(long, env = "HOMECOMING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Largest request or response message, in bytes.
+    #[arg(long, env = "HOMECOMING_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Requests handled at once across all connections; more wait.
+    #[arg(long, env = "HOMECOMING_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+
+    /// Requests handled at once on one connection (HTTP/2 streams).
+    #[arg(long, env = "HOMECOMING_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    pub max_concurrent_streams: u32,
+
+    /// Longest a request may run before it fails with DEADLINE_EXCEEDED/CANCELLED (e.g. `30s`,
+    /// `500ms`, `2m`). A shorter client deadline wins.
+    #[arg(long, env = "HOMECOMING_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// How long in-flight calls may take to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "HOMECOMING_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Database connections (SQLite: readers, beside the one writer; PostgreSQL: the pool).
+    #[arg(long, env = "HOMECOMING_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+
+    /// SQLite durability.
+    #[arg(long, env = "HOMECOMING_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
+    pub sqlite_synchronous: SqliteSynchronous,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+impl Config {
+    /// A configuration from arguments (the first is the program name), without the environment
+    /// mattering beyond clap's fallbacks. Handy in tests.
+    pub fn from_args<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Config::try_parse_from(args)
+    }
+}
+
+/// `250ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 500ms or 2m"))?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        other => Err(format!("unknown duration unit {other:?} (ms, s, m, h)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_common_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+
+    #[test]
+    fn defaults_serve_on_localhost_with_a_sqlite_file() {
+        let c = Config::from_args(["homecoming-server"]);
+        let c = c.ok();
+        assert_eq!(c.as_ref().map(|c| c.listen.to_string()), Some("127.0.0.1:50051".into()));
+        assert!(c.is_some_and(|c| c.database_url.starts_with("sqlite://homecoming.db")));
+    }
+}

@@ -20,5 +20,5 @@ pub mod grpc;
 pub mod store;
 pub mod telemetry;
 
-// pub use app::App;
-// pub use config::Config;
+pub use app::App;
+pub use config::Config;

@@ -1,1 +1,59 @@
-fn main() {}
+//! `homecoming-server`: read the configuration, set up tracing, build, serve until SIGINT or
+//! SIGTERM.
+
+use clap::Parser;
+use homecoming_server::{
+    App,
+    config::{Command, Config},
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    telemetry::init(config.log_format);
+    match config.command {
+        Some(Command::Migrate) => {
+            let app = App::build(Config {
+                listen: "127.0.0.1:0".parse()?,
+                ..config
+            })
+            .await?;
+            tracing::info!("migrations applied");
+            app.store().clone().close().await;
+            Ok(())
+        }
+        Some(Command::Serve) | None => {
+            let app = App::build(config).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

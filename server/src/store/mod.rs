@@ -34,6 +34,7 @@ use sea_orm_migration::MigratorTrait;
 use crate::domain::Error;
 
 pub use list::ListQuery;
+pub use persons::CreateShape;
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -66,7 +66,8 @@ impl Store {
         Ok(Write {
             txn,
             revision,
-            now: Utc::now(),
+            // Stored with microsecond precision: answer with the value that will be read back.
+            now: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_default(),
             log: Vec::new(),
         })
     }

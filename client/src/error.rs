@@ -1,0 +1,155 @@
+//! The client's error type: one variant per status code the registry uses, each with the
+//! `ErrorInfo` reason and metadata, and field violations for INVALID_ARGUMENT.
+
+use std::{collections::HashMap, fmt};
+
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// One bad field of a request, as the server named it (`person.family_name`,
+/// `requests[3].person.category_codes[0]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// What the server said besides the code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    pub message: String,
+    /// `google.rpc.ErrorInfo.reason`, e.g. `ETAG_MISMATCH`, `CATEGORY_IN_USE`.
+    pub reason: String,
+    /// `google.rpc.ErrorInfo.metadata`, e.g. `current_etag`.
+    pub metadata: HashMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; `violations` names every bad field.
+    #[error("invalid argument: {}", .details.message)]
+    InvalidArgument {
+        details: Details,
+        violations: Vec<FieldViolation>,
+    },
+    #[error("not found: {}", .0.message)]
+    NotFound(Details),
+    #[error("already exists: {}", .0.message)]
+    AlreadyExists(Details),
+    /// A concurrent change: the etag sent is stale. Read again and retry.
+    #[error("aborted: {}", .0.message)]
+    Aborted(Details),
+    /// The registry is not in a state for this call (e.g. deleting what is in use).
+    #[error("failed precondition: {}", .0.message)]
+    FailedPrecondition(Details),
+    /// Safe to retry later.
+    #[error("unavailable: {}", .0.message)]
+    Unavailable(Details),
+    #[error("deadline exceeded: {}", .0.message)]
+    DeadlineExceeded(Details),
+    #[error("internal server error: {}", .0.message)]
+    Internal(Details),
+    /// Any other status.
+    #[error("{code:?}: {}", .details.message)]
+    Other { code: Code, details: Details },
+    /// The connection could not be made.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The builder was given an unusable endpoint or option.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The gRPC code this error stands for.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument { .. } => Code::InvalidArgument,
+            Error::NotFound(_) => Code::NotFound,
+            Error::AlreadyExists(_) => Code::AlreadyExists,
+            Error::Aborted(_) => Code::Aborted,
+            Error::FailedPrecondition(_) => Code::FailedPrecondition,
+            Error::Unavailable(_) | Error::Transport(_) => Code::Unavailable,
+            Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::Internal(_) => Code::Internal,
+            Error::Other { code, .. } => *code,
+            Error::Config(_) => Code::InvalidArgument,
+        }
+    }
+
+    pub fn details(&self) -> Option<&Details> {
+        match self {
+            Error::InvalidArgument { details, .. } | Error::Other { details, .. } => Some(details),
+            Error::NotFound(d)
+            | Error::AlreadyExists(d)
+            | Error::Aborted(d)
+            | Error::FailedPrecondition(d)
+            | Error::Unavailable(d)
+            | Error::DeadlineExceeded(d)
+            | Error::Internal(d) => Some(d),
+            Error::Transport(_) | Error::Config(_) => None,
+        }
+    }
+
+    /// The `ErrorInfo` reason, if the server sent one.
+    pub fn reason(&self) -> Option<&str> {
+        self.details()
+            .map(|d| d.reason.as_str())
+            .filter(|r| !r.is_empty())
+    }
+
+    /// The bad fields of an INVALID_ARGUMENT (empty otherwise).
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        match self {
+            Error::InvalidArgument { violations, .. } => violations,
+            _ => &[],
+        }
+    }
+
+    /// Whether the same call may succeed if retried later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Unavailable(_) | Error::Transport(_))
+    }
+}
+
+impl From<Status> for Error {
+    fn from(status: Status) -> Self {
+        let info = status.get_details_error_info();
+        let details = Details {
+            message: status.message().to_owned(),
+            reason: info.as_ref().map(|i| i.reason.clone()).unwrap_or_default(),
+            metadata: info.map(|i| i.metadata).unwrap_or_default(),
+        };
+        match status.code() {
+            Code::InvalidArgument => Error::InvalidArgument {
+                violations: status
+                    .get_details_bad_request()
+                    .map(|b| {
+                        b.field_violations
+                            .into_iter()
+                            .map(|v| FieldViolation {
+                                field: v.field,
+                                description: v.description,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                details,
+            },
+            Code::NotFound => Error::NotFound(details),
+            Code::AlreadyExists => Error::AlreadyExists(details),
+            Code::Aborted => Error::Aborted(details),
+            Code::FailedPrecondition => Error::FailedPrecondition(details),
+            Code::Unavailable => Error::Unavailable(details),
+            Code::DeadlineExceeded => Error::DeadlineExceeded(details),
+            Code::Internal => Error::Internal(details),
+            code => Error::Other { code, details },
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `homecoming.v1.CategoryService`.
+
+use homecoming_proto::v1::{self as pb, category_service_server::CategoryService};
+use tonic::{Request, Response, Status};
+
+use super::{check, convert, etag, list_query, mask_paths, required};
+use crate::{
+    domain::{Violations, parse_id, parse_request_id},
+    store::Store,
+};
+
+pub struct CategoryApi {
+    store: Store,
+}
+
+impl CategoryApi {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl CategoryService for CategoryApi {
+    async fn create_category(
+        &self,
+        request: Request<pb::CreateCategoryRequest>,
+    ) -> Result<Response<pb::Category>, Status> {
+        let pb::CreateCategoryRequest {
+            category,
+            request_id,
+        } = request.into_inner();
+        let mut v = Violations::new();
+        let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+        let fields = check(
+            &mut v,
+            required("category", category)
+                .and_then(convert::category_in)
+                .and_then(|c| c.fields.validate().map_err(|e| e.prefixed("category"))),
+        );
+        let fields = v.finish(fields)?.unwrap_or_default();
+        let created = self.store.create_category(fields, request_id).await?;
+        Ok(Response::new(convert::category_out(created)))
+    }
+
+    async fn get_category(
+        &self,
+        request: Request<pb::GetCategoryRequest>,
+    ) -> Result<Response<pb::Category>, Status> {
+        let id = parse_id("id", &request.into_inner().id)?;
+        let found = self.store.get_category(&id).await?;
+        Ok(Response::new(convert::category_out(found)))
+    }
+
+    async fn list_categories(
+        &self,
+        request: Request<pb::ListCategoriesRequest>,
+    ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
+        let pb::ListCategoriesRequest {
+            page_size,
+            page_token,
+            filter,
+            order_by,
+        } = request.into_inner();
+        let page = self
+            .store
+            .list_categories(&list_query(page_size, page_token, filter, order_by))
+            .await?;
+        Ok(Response::new(pb::ListCategoriesResponse {
+            categories: page.items.into_iter().map(convert::category_out).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+            revision: page.revision,
+        }))
+    }
+
+    async fn update_category(
+        &self,
+        request: Request<pb::UpdateCategoryRequest>,
+    ) -> Result<Response<pb::Category>, Status> {
+        let pb::UpdateCategoryRequest {
+            category,
+            update_mask,
+        } = request.into_inner();
+        let incoming = convert::category_in(required("category", category)?)?;
+        let id = parse_id("category.id", &incoming.id)?;
+        let updated = self
+            .store
+            .update_category(&id, etag(&incoming.etag), &incoming.fields, &mask_paths(update_mask))
+            .await?;
+        Ok(Response::new(convert::category_out(updated)))
+    }
+
+    async fn delete_category(
+        &self,
+        request: Request<pb::DeleteCategoryRequest>,
+    ) -> Result<Response<()>, Status> {
+        let pb::DeleteCategoryRequest { id, etag: sent } = request.into_inner();
+        let id = parse_id("id", &id)?;
+        self.store.delete_category(&id, etag(&sent)).await?;
+        Ok(Response::new(()))
+    }
+}

@@ -1,0 +1,332 @@
+//! Wire <-> domain conversions, in one place. Incoming messages are destructured field by field
+//! so that a field added to the proto breaks the build here until it is handled. Structural
+//! checks (enum numbers, calendar dates, id syntax) happen here; rules (required fields,
+//! lengths) are the domain's `validate`.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use homecoming_proto::{google::r#type::Date, v1 as pb};
+use prost_types::Timestamp;
+
+use crate::domain::{
+    Aftercare, Category, CategoryFields, Exchange, ExchangeFields, Meta, Person, PersonFields,
+    Violations, WireEnum, parse_id,
+};
+
+/// An incoming resource: its writable fields, and the id and etag it names (for Update).
+pub struct Incoming<T> {
+    pub fields: T,
+    pub id: String,
+    pub etag: String,
+}
+
+fn date_in(v: &mut Violations, field: &str, d: Option<Date>) -> Option<NaiveDate> {
+    let d = d?;
+    if (d.year, d.month, d.day) == (0, 0, 0) {
+        return None;
+    }
+    let ok = u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
+        .filter(|_| (1..=9999).contains(&d.year));
+    if ok.is_none() {
+        v.add(
+            field,
+            format!(
+                "{:04}-{:02}-{:02} is not a full calendar date (year, month and day are all required)",
+                d.year, d.month, d.day
+            ),
+        );
+    }
+    ok
+}
+
+fn date_out(d: Option<NaiveDate>) -> Option<Date> {
+    d.map(|d| Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+fn enum_in<E: WireEnum + Default>(v: &mut Violations, field: &str, code: i32) -> E {
+    E::from_code(code).unwrap_or_else(|| {
+        v.add(field, format!("unknown enum value {code}; one of {}", E::names()));
+        E::default()
+    })
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
+    Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn meta_out(m: &Meta) -> (String, Option<Timestamp>, Option<Timestamp>, String) {
+    (
+        m.id.clone(),
+        Some(timestamp(m.create_time)),
+        Some(timestamp(m.update_time)),
+        m.etag(),
+    )
+}
+
+pub fn category_in(c: pb::Category) -> Result<Incoming<CategoryFields>, crate::domain::Error> {
+    let pb::Category {
+        id,
+        create_time: _,
+        update_time: _,
+        etag,
+        code,
+        title,
+        description,
+        kind,
+    } = c;
+    let mut v = Violations::new();
+    let kind = enum_in(&mut v, "category.kind", kind);
+    v.finish(Incoming {
+        fields: CategoryFields {
+            code,
+            title,
+            description,
+            kind,
+        },
+        id,
+        etag,
+    })
+}
+
+pub fn category_out(c: Category) -> pb::Category {
+    let (id, create_time, update_time, etag) = meta_out(&c.meta);
+    let CategoryFields {
+        code,
+        title,
+        description,
+        kind,
+    } = c.fields;
+    pb::Category {
+        id,
+        create_time,
+        update_time,
+        etag,
+        code,
+        title,
+        description,
+        kind: kind.code(),
+    }
+}
+
+pub fn exchange_in(x: pb::Exchange) -> Result<Incoming<ExchangeFields>, crate::domain::Error> {
+    let pb::Exchange {
+        id,
+        create_time: _,
+        update_time: _,
+        etag,
+        title,
+        exchange_date,
+        status,
+        exchange_number,
+        stage_number,
+        framework,
+        counterparty,
+        mediators,
+        location,
+        announced_returned_count,
+        announced_handed_over_count,
+        category_codes,
+        source_urls,
+        notes,
+    } = x;
+    let mut v = Violations::new();
+    let fields = ExchangeFields {
+        title,
+        exchange_date: date_in(&mut v, "exchange.exchange_date", exchange_date),
+        status: enum_in(&mut v, "exchange.status", status),
+        exchange_number,
+        stage_number,
+        framework,
+        counterparty,
+        mediators,
+        location,
+        announced_returned_count,
+        announced_handed_over_count,
+        category_codes,
+        source_urls,
+        notes,
+    };
+    v.finish(Incoming { fields, id, etag })
+}
+
+pub fn exchange_out(x: Exchange) -> pb::Exchange {
+    let (id, create_time, update_time, etag) = meta_out(&x.meta);
+    let ExchangeFields {
+        title,
+        exchange_date,
+        status,
+        exchange_number,
+        stage_number,
+        framework,
+        counterparty,
+        mediators,
+        location,
+        announced_returned_count,
+        announced_handed_over_count,
+        category_codes,
+        source_urls,
+        notes,
+    } = x.fields;
+    pb::Exchange {
+        id,
+        create_time,
+        update_time,
+        etag,
+        title,
+        exchange_date: date_out(exchange_date),
+        status: status.code(),
+        exchange_number,
+        stage_number,
+        framework,
+        counterparty,
+        mediators,
+        location,
+        announced_returned_count,
+        announced_handed_over_count,
+        category_codes,
+        source_urls,
+        notes,
+    }
+}
+
+/// `prefix` names the person in the request (`person` or `requests[3].person`).
+pub fn person_in(p: pb::Person, prefix: &str) -> Result<Incoming<PersonFields>, crate::domain::Error> {
+    let pb::Person {
+        id,
+        create_time: _,
+        update_time: _,
+        etag,
+        kind,
+        family_name,
+        given_name,
+        patronymic,
+        date_of_birth,
+        place_of_birth,
+        sex,
+        citizenship,
+        service,
+        rank,
+        rank_group,
+        unit,
+        service_number,
+        capture_date,
+        capture_region,
+        status,
+        exchange_id,
+        convicted_in_captivity,
+        category_codes,
+        aftercare,
+        notes,
+        age_at_return: _,
+        days_in_captivity: _,
+    } = p;
+    let mut v = Violations::new();
+    let f = |name: &str| format!("{prefix}.{name}");
+    let pb::Aftercare {
+        medical_examination,
+        rehabilitation,
+        payments,
+    } = aftercare.unwrap_or_default();
+    let exchange_id = if exchange_id.trim().is_empty() {
+        None
+    } else {
+        v.absorb("", parse_id(&f("exchange_id"), &exchange_id))
+    };
+    let fields = PersonFields {
+        kind: enum_in(&mut v, &f("kind"), kind),
+        family_name,
+        given_name,
+        patronymic,
+        date_of_birth: date_in(&mut v, &f("date_of_birth"), date_of_birth),
+        place_of_birth,
+        sex: enum_in(&mut v, &f("sex"), sex),
+        citizenship,
+        service: enum_in(&mut v, &f("service"), service),
+        rank,
+        rank_group: enum_in(&mut v, &f("rank_group"), rank_group),
+        unit,
+        service_number,
+        capture_date: date_in(&mut v, &f("capture_date"), capture_date),
+        capture_region,
+        status: enum_in(&mut v, &f("status"), status),
+        exchange_id,
+        convicted_in_captivity,
+        category_codes,
+        aftercare: Aftercare {
+            medical_examination: enum_in(&mut v, &f("aftercare.medical_examination"), medical_examination),
+            rehabilitation: enum_in(&mut v, &f("aftercare.rehabilitation"), rehabilitation),
+            payments: enum_in(&mut v, &f("aftercare.payments"), payments),
+        },
+        notes,
+    };
+    v.finish(Incoming { fields, id, etag })
+}
+
+pub fn person_out(p: Person) -> pb::Person {
+    let (id, create_time, update_time, etag) = meta_out(&p.meta);
+    let PersonFields {
+        kind,
+        family_name,
+        given_name,
+        patronymic,
+        date_of_birth,
+        place_of_birth,
+        sex,
+        citizenship,
+        service,
+        rank,
+        rank_group,
+        unit,
+        service_number,
+        capture_date,
+        capture_region,
+        status,
+        exchange_id,
+        convicted_in_captivity,
+        category_codes,
+        aftercare,
+        notes,
+    } = p.fields;
+    pb::Person {
+        id,
+        create_time,
+        update_time,
+        etag,
+        kind: kind.code(),
+        family_name,
+        given_name,
+        patronymic,
+        date_of_birth: date_out(date_of_birth),
+        place_of_birth,
+        sex: sex.code(),
+        citizenship,
+        service: service.code(),
+        rank,
+        rank_group: rank_group.code(),
+        unit,
+        service_number,
+        capture_date: date_out(capture_date),
+        capture_region,
+        status: status.code(),
+        exchange_id: exchange_id.unwrap_or_default(),
+        convicted_in_captivity,
+        category_codes,
+        aftercare: Some(pb::Aftercare {
+            medical_examination: aftercare.medical_examination.code(),
+            rehabilitation: aftercare.rehabilitation.code(),
+            payments: aftercare.payments.code(),
+        }),
+        notes,
+        age_at_return: p.derived.age_at_return,
+        days_in_captivity: p.derived.days_in_captivity,
+    }
+}

@@ -1,0 +1,45 @@
+//! gRPC adapters, one file per service. Each handler runs in a fixed order: convert and
+//! validate the request (every bad field reported at once), call the store, convert back.
+//! Errors become `tonic::Status` only through `status.rs`.
+
+pub mod category;
+pub mod convert;
+pub mod exchange;
+pub mod person;
+pub mod status;
+
+use prost_types::FieldMask;
+
+use crate::{
+    domain::{Error, Violations},
+    store::ListQuery,
+};
+
+/// A required message field.
+fn required<T>(field: &str, value: Option<T>) -> Result<T, Error> {
+    value.ok_or_else(|| Error::invalid(field, "is required"))
+}
+
+/// An etag sent by the client, if any.
+fn etag(s: &str) -> Option<&str> {
+    let s = s.trim();
+    (!s.is_empty()).then_some(s)
+}
+
+fn mask_paths(mask: Option<FieldMask>) -> Vec<String> {
+    mask.map(|m| m.paths).unwrap_or_default()
+}
+
+fn list_query(page_size: i32, page_token: String, filter: String, order_by: String) -> ListQuery {
+    ListQuery {
+        page_size,
+        page_token,
+        filter,
+        order_by,
+    }
+}
+
+/// Runs `f`, folding its INVALID_ARGUMENT into `v`.
+fn check<T>(v: &mut Violations, r: Result<T, Error>) -> Option<T> {
+    v.absorb("", r)
+}

@@ -1,0 +1,107 @@
+//! The one mapping from [`Error`] to `tonic::Status` (AIP-193): canonical codes, an
+//! `ErrorInfo { reason, domain: "homecoming" }` on every error, `BadRequest` field violations on
+//! INVALID_ARGUMENT. Internal errors are logged in full and returned without their details.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::domain::Error;
+
+pub const DOMAIN: &str = "homecoming";
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Status {
+        let mut details = ErrorDetails::new();
+        let mut meta = HashMap::new();
+        let (code, reason, message) = match e {
+            Error::InvalidArgument(list) => {
+                let message = format!(
+                    "invalid request: {}",
+                    list.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                details.set_bad_request(
+                    list.into_iter()
+                        .map(|v| FieldViolation::new(v.field, v.description))
+                        .collect::<Vec<_>>(),
+                );
+                (Code::InvalidArgument, "INVALID_ARGUMENT", message)
+            }
+            e @ Error::NotFound { .. } => {
+                if let Error::NotFound { resource, id } = &e {
+                    meta.insert("resource".to_owned(), (*resource).to_owned());
+                    meta.insert("id".to_owned(), id.clone());
+                }
+                (Code::NotFound, "NOT_FOUND", e.to_string())
+            }
+            e @ Error::AlreadyExists { .. } => {
+                if let Error::AlreadyExists { resource, field, value } = &e {
+                    meta.insert("resource".to_owned(), (*resource).to_owned());
+                    meta.insert("field".to_owned(), (*field).to_owned());
+                    meta.insert("value".to_owned(), value.clone());
+                }
+                (Code::AlreadyExists, "ALREADY_EXISTS", e.to_string())
+            }
+            e @ Error::EtagMismatch { .. } => {
+                if let Error::EtagMismatch { current, .. } = &e {
+                    meta.insert("current_etag".to_owned(), current.clone());
+                }
+                (Code::Aborted, "ETAG_MISMATCH", e.to_string())
+            }
+            Error::FailedPrecondition { reason, message } => {
+                (Code::FailedPrecondition, reason, message)
+            }
+            Error::Unavailable(m) => {
+                tracing::warn!(error = %m, "database unavailable");
+                (
+                    Code::Unavailable,
+                    "DATABASE_UNAVAILABLE",
+                    "the registry's database is unavailable; retry later".to_owned(),
+                )
+            }
+            Error::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                (Code::Internal, "INTERNAL", "internal error".to_owned())
+            }
+        };
+        details.set_error_info(reason, DOMAIN, meta);
+        Status::with_error_details(code, message, details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_arguments_carry_every_field_violation_and_error_info() {
+        let e = Error::InvalidArgument(vec![
+            crate::domain::FieldViolation {
+                field: "person.family_name".into(),
+                description: "is required".into(),
+            },
+            crate::domain::FieldViolation {
+                field: "person.kind".into(),
+                description: "is required".into(),
+            },
+        ]);
+        let s = Status::from(e);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let br = s.get_details_bad_request().map(|b| b.field_violations).unwrap_or_default();
+        let fields: Vec<_> = br.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["person.family_name", "person.kind"]);
+        let info = s.get_details_error_info();
+        assert_eq!(info.map(|i| i.domain), Some(DOMAIN.to_owned()));
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_details() {
+        let s = Status::from(Error::Internal("secret sql text".into()));
+        assert_eq!(s.code(), Code::Internal);
+        assert!(!s.message().contains("secret"));
+    }
+}
