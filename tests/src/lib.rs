@@ -1,0 +1,219 @@
+//! # End-to-end test support
+//!
+//! `spawn_app(backend)` gives each test its own world: a real server on port 0 over TCP, its own
+//! database (a temporary SQLite file, or a fresh PostgreSQL database created under
+//! `HOMECOMING_TEST_POSTGRES_URL`), and a client from the public client crate. Server logs are
+//! printed only when `TEST_LOG` is set.
+//!
+//! The tests themselves live in `tests/`; `backend_tests!` runs each one on both backends.
+
+use std::{net::SocketAddr, time::Duration};
+
+use homecoming_client::Client;
+use homecoming_server::{App, Config, telemetry};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub use homecoming_client as client;
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_ENV: &str = "HOMECOMING_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub client: Client,
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub backend: Backend,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Runs each named test (an `async fn(Backend)`) on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if !$crate::postgres_configured() {
+                        eprintln!(
+                            "SKIPPED {}: set {} to run the PostgreSQL tests",
+                            stringify!($name),
+                            $crate::POSTGRES_ENV
+                        );
+                        return;
+                    }
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+pub fn postgres_configured() -> bool {
+    std::env::var(POSTGRES_ENV).is_ok_and(|v| !v.trim().is_empty())
+}
+
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        telemetry::init(homecoming_server::config::LogFormat::Text);
+    }
+}
+
+/// A server on a fresh database of `backend`. Panics (failing the test) if it cannot start.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    init_logs();
+    let (database_url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => (fresh_postgres_database().await, None),
+    };
+    let mut app = start(backend, database_url).await;
+    app._dir = dir;
+    app
+}
+
+async fn start(backend: Backend, database_url: String) -> TestApp {
+    let config = Config::from_args([
+        "homecoming-server",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &database_url,
+        "--shutdown-grace",
+        "5s",
+    ])
+    .expect("test config");
+    let app = App::build(config).await.expect("server builds");
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let client = Client::builder(format!("http://{addr}"))
+        .timeout(Duration::from_secs(60))
+        .connect()
+        .await
+        .expect("client connects");
+    TestApp {
+        client,
+        addr,
+        database_url,
+        backend,
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: None,
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let result = server.await.expect("server task");
+            result.expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops this server and starts a new one on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let mut next = start(self.backend, self.database_url.clone()).await;
+        next._dir = self._dir.take();
+        next
+    }
+
+    /// A direct connection to the test database, for checks the API cannot make.
+    pub async fn db(&self) -> DatabaseConnection {
+        Database::connect(self.database_url.as_str())
+            .await
+            .expect("direct database connection")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Creates a database named after the configured one plus a random suffix, and returns its URL.
+async fn fresh_postgres_database() -> String {
+    let base = std::env::var(POSTGRES_ENV).expect("postgres url");
+    let (prefix, rest) = base.rsplit_once('/').expect("postgres url has a database path");
+    let (db, query) = match rest.split_once('?') {
+        Some((db, q)) => (db, format!("?{q}")),
+        None => (rest, String::new()),
+    };
+    let name = format!(
+        "{}_t{}",
+        if db.is_empty() { "homecoming" } else { db },
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let admin = Database::connect(base.as_str())
+        .await
+        .expect("connect to HOMECOMING_TEST_POSTGRES_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    format!("{prefix}/{name}{query}")
+}
+
+/// Synthetic fixtures: generated names only, never a real person's.
+pub mod fixtures {
+    use homecoming_client::{date, proto};
+
+    pub fn category(code: &str) -> proto::Category {
+        proto::Category {
+            code: code.to_owned(),
+            title: format!("Category {code}"),
+            kind: proto::CategoryKind::Priority as i32,
+            ..Default::default()
+        }
+    }
+
+    pub fn exchange(title: &str, (y, m, d): (i32, i32, i32)) -> proto::Exchange {
+        proto::Exchange {
+            title: title.to_owned(),
+            exchange_date: Some(date(y, m, d)),
+            status: proto::ExchangeStatus::Completed as i32,
+            ..Default::default()
+        }
+    }
+
+    pub fn person(family: &str, given: &str) -> proto::Person {
+        proto::Person {
+            kind: proto::PersonKind::Military as i32,
+            family_name: family.to_owned(),
+            given_name: given.to_owned(),
+            ..Default::default()
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use homecoming_proto::v1::{self as pb, category_service_server::CategoryService};
 use tonic::{Request, Response, Status};
 
-use super::{check, convert, etag, list_query, mask_paths, required};
+use super::{check, convert, etag, list_query, mask_paths, required, structural, validated};
 use crate::{
     domain::{Violations, parse_id, parse_request_id},
     store::Store,
@@ -33,9 +33,10 @@ impl CategoryService for CategoryApi {
         let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
         let fields = check(
             &mut v,
-            required("category", category)
-                .and_then(convert::category_in)
-                .and_then(|c| c.fields.validate().map_err(|e| e.prefixed("category"))),
+            required("category", category).and_then(|r| {
+                let (incoming, v) = convert::category_in(r);
+                validated(v, incoming.fields.validate().map_err(|e| e.prefixed("category")))
+            }),
         );
         let fields = v.finish(fields)?.unwrap_or_default();
         let created = self.store.create_category(fields, request_id).await?;
@@ -80,7 +81,8 @@ impl CategoryService for CategoryApi {
             category,
             update_mask,
         } = request.into_inner();
-        let incoming = convert::category_in(required("category", category)?)?;
+        let (incoming, v) = convert::category_in(required("category", category)?);
+        structural(v)?;
         let id = parse_id("category.id", &incoming.id)?;
         let updated = self
             .store

@@ -13,6 +13,8 @@ use crate::domain::{
 };
 
 /// An incoming resource: its writable fields, and the id and etag it names (for Update).
+/// Conversions return it with the structural violations found (bad values are replaced by
+/// defaults), so that validation can still report every other bad field.
 pub struct Incoming<T> {
     pub fields: T,
     pub id: String,
@@ -72,7 +74,7 @@ fn meta_out(m: &Meta) -> (String, Option<Timestamp>, Option<Timestamp>, String) 
     )
 }
 
-pub fn category_in(c: pb::Category) -> Result<Incoming<CategoryFields>, crate::domain::Error> {
+pub fn category_in(c: pb::Category) -> (Incoming<CategoryFields>, Violations) {
     let pb::Category {
         id,
         create_time: _,
@@ -85,16 +87,13 @@ pub fn category_in(c: pb::Category) -> Result<Incoming<CategoryFields>, crate::d
     } = c;
     let mut v = Violations::new();
     let kind = enum_in(&mut v, "category.kind", kind);
-    v.finish(Incoming {
-        fields: CategoryFields {
-            code,
-            title,
-            description,
-            kind,
-        },
-        id,
-        etag,
-    })
+    let fields = CategoryFields {
+        code,
+        title,
+        description,
+        kind,
+    };
+    (Incoming { fields, id, etag }, v)
 }
 
 pub fn category_out(c: Category) -> pb::Category {
@@ -117,7 +116,7 @@ pub fn category_out(c: Category) -> pb::Category {
     }
 }
 
-pub fn exchange_in(x: pb::Exchange) -> Result<Incoming<ExchangeFields>, crate::domain::Error> {
+pub fn exchange_in(x: pb::Exchange) -> (Incoming<ExchangeFields>, Violations) {
     let pb::Exchange {
         id,
         create_time: _,
@@ -155,7 +154,7 @@ pub fn exchange_in(x: pb::Exchange) -> Result<Incoming<ExchangeFields>, crate::d
         source_urls,
         notes,
     };
-    v.finish(Incoming { fields, id, etag })
+    (Incoming { fields, id, etag }, v)
 }
 
 pub fn exchange_out(x: Exchange) -> pb::Exchange {
@@ -199,7 +198,7 @@ pub fn exchange_out(x: Exchange) -> pb::Exchange {
 }
 
 /// `prefix` names the person in the request (`person` or `requests[3].person`).
-pub fn person_in(p: pb::Person, prefix: &str) -> Result<Incoming<PersonFields>, crate::domain::Error> {
+pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violations) {
     let pb::Person {
         id,
         create_time: _,
@@ -268,7 +267,7 @@ pub fn person_in(p: pb::Person, prefix: &str) -> Result<Incoming<PersonFields>, 
         },
         notes,
     };
-    v.finish(Incoming { fields, id, etag })
+    (Incoming { fields, id, etag }, v)
 }
 
 pub fn person_out(p: Person) -> pb::Person {

@@ -3,7 +3,7 @@
 use homecoming_proto::v1::{self as pb, exchange_service_server::ExchangeService};
 use tonic::{Request, Response, Status};
 
-use super::{check, convert, etag, list_query, mask_paths, required};
+use super::{check, convert, etag, list_query, mask_paths, required, structural, validated};
 use crate::{
     domain::{Violations, parse_id, parse_request_id},
     store::Store,
@@ -33,9 +33,10 @@ impl ExchangeService for ExchangeApi {
         let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
         let fields = check(
             &mut v,
-            required("exchange", exchange)
-                .and_then(convert::exchange_in)
-                .and_then(|x| x.fields.validate().map_err(|e| e.prefixed("exchange"))),
+            required("exchange", exchange).and_then(|r| {
+                let (incoming, v) = convert::exchange_in(r);
+                validated(v, incoming.fields.validate().map_err(|e| e.prefixed("exchange")))
+            }),
         );
         let fields = v.finish(fields)?.unwrap_or_default();
         let created = self.store.create_exchange(fields, request_id).await?;
@@ -80,7 +81,8 @@ impl ExchangeService for ExchangeApi {
             exchange,
             update_mask,
         } = request.into_inner();
-        let incoming = convert::exchange_in(required("exchange", exchange)?)?;
+        let (incoming, v) = convert::exchange_in(required("exchange", exchange)?);
+        structural(v)?;
         let id = parse_id("exchange.id", &incoming.id)?;
         let updated = self
             .store

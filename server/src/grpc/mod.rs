@@ -39,6 +39,32 @@ fn list_query(page_size: i32, page_token: String, filter: String, order_by: Stri
     }
 }
 
+/// The result of validating a converted resource, with the violations the conversion found.
+/// Every bad field is reported once: a field with a structural violation (e.g. an unknown enum
+/// number) is not reported again by validation.
+fn validated<T>(structural: Violations, result: Result<T, Error>) -> Result<T, Error> {
+    let mut list = structural.into_vec();
+    match result {
+        Ok(v) if list.is_empty() => return Ok(v),
+        Ok(_) => {}
+        Err(Error::InvalidArgument(more)) => {
+            for m in more {
+                if !list.iter().any(|v| v.field == m.field) {
+                    list.push(m);
+                }
+            }
+        }
+        Err(other) => return Err(other),
+    }
+    Err(Error::InvalidArgument(list))
+}
+
+/// Structural violations of an update's resource fail it at once; the rules are checked by the
+/// store after the mask is applied.
+fn structural(v: Violations) -> Result<(), Error> {
+    v.finish(())
+}
+
 /// Runs `f`, folding its INVALID_ARGUMENT into `v`.
 fn check<T>(v: &mut Violations, r: Result<T, Error>) -> Option<T> {
     v.absorb("", r)

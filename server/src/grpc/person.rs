@@ -4,7 +4,7 @@ use chrono::Utc;
 use homecoming_proto::v1::{self as pb, person_service_server::PersonService};
 use tonic::{Request, Response, Status};
 
-use super::{check, convert, etag, list_query, mask_paths, required};
+use super::{check, convert, etag, list_query, mask_paths, required, structural, validated};
 use crate::{
     domain::{Error, PersonFields, Violations, parse_id, parse_request_id},
     store::{CreateShape, Store},
@@ -27,11 +27,8 @@ impl PersonApi {
 fn new_person(person: Option<pb::Person>, prefix: &str) -> Result<PersonFields, Error> {
     let today = Utc::now().date_naive();
     let p = required(prefix, person)?;
-    let incoming = convert::person_in(p, prefix)?;
-    incoming
-        .fields
-        .validate(today)
-        .map_err(|e| e.prefixed(prefix))
+    let (incoming, v) = convert::person_in(p, prefix);
+    validated(v, incoming.fields.validate(today).map_err(|e| e.prefixed(prefix)))
 }
 
 #[tonic::async_trait]
@@ -134,7 +131,8 @@ impl PersonService for PersonApi {
             person,
             update_mask,
         } = request.into_inner();
-        let incoming = convert::person_in(required("person", person)?, "person")?;
+        let (incoming, v) = convert::person_in(required("person", person)?, "person");
+        structural(v)?;
         let id = parse_id("person.id", &incoming.id)?;
         let updated = self
             .store

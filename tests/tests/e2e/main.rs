@@ -1,0 +1,11 @@
+//! End-to-end tests: the public client crate against a real server over TCP, each test on
+//! SQLite and on PostgreSQL (`HOMECOMING_TEST_POSTGRES_URL`), with the same code.
+
+mod categories;
+mod errors;
+mod exchanges;
+mod idempotency;
+mod lists;
+mod persons;
+mod revisions;
+mod server;
