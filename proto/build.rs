@@ -20,7 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     let fds = protox::compile(PROTOS, ["."])?;
-    fs::write(out_dir.join("homecoming_descriptor.bin"), fds.encode_to_vec())?;
+    fs::write(
+        out_dir.join("homecoming_descriptor.bin"),
+        fds.encode_to_vec(),
+    )?;
 
     tonic_prost_build::configure()
         .emit_rerun_if_changed(false)

@@ -60,7 +60,10 @@ async fn main() -> Result<(), Error> {
         .try_collect()
         .await?;
     for p in persons {
-        println!("{} {} returned in {}", p.family_name, p.given_name, exchange.title);
+        println!(
+            "{} {} returned in {}",
+            p.family_name, p.given_name, exchange.title
+        );
     }
 
     // Errors name the bad fields.

@@ -187,7 +187,11 @@ impl Filter {
 
     pub fn and(self, other: Filter) -> Filter {
         Filter {
-            text: format!("{} AND {}", self.operand(Kind::And), other.operand(Kind::And)),
+            text: format!(
+                "{} AND {}",
+                self.operand(Kind::And),
+                other.operand(Kind::And)
+            ),
             kind: Kind::And,
         }
     }
@@ -253,8 +257,14 @@ mod tests {
         let a = field("a").eq(1);
         let b = field("b").eq(2);
         let c = field("c").eq(3);
-        assert_eq!((a.clone() | b.clone()).and(c.clone()).to_string(), "(a = 1 OR b = 2) AND c = 3");
-        assert_eq!((a.clone() & b.clone() | c.clone()).to_string(), "(a = 1 AND b = 2) OR c = 3");
+        assert_eq!(
+            (a.clone() | b.clone()).and(c.clone()).to_string(),
+            "(a = 1 OR b = 2) AND c = 3"
+        );
+        assert_eq!(
+            (a.clone() & b.clone() | c.clone()).to_string(),
+            "(a = 1 AND b = 2) OR c = 3"
+        );
         assert_eq!((a.clone() & b & c).to_string(), "a = 1 AND b = 2 AND c = 3");
         assert_eq!((!a).to_string(), "NOT (a = 1)");
     }

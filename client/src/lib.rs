@@ -47,9 +47,9 @@ use prost_types::FieldMask;
 use tonic::transport::{Channel, Endpoint};
 
 pub use error::{Details, Error, FieldViolation};
+pub use homecoming_proto::google::r#type::Date;
 /// The generated `homecoming.v1` types.
 pub use homecoming_proto::v1 as proto;
-pub use homecoming_proto::google::r#type::Date;
 
 /// `google.type.Date` for a calendar day.
 pub fn date(year: i32, month: i32, day: i32) -> Date {
@@ -254,15 +254,18 @@ where
     F: FnMut(String) -> Fut + Send,
     Fut: Future<Output = Result<Page<T>, Error>> + Send,
 {
-    stream::try_unfold((fetch, Some(String::new())), |(mut fetch, token)| async move {
-        let Some(token) = token else {
-            return Ok::<_, Error>(None);
-        };
-        let page = fetch(token).await?;
-        let next = (!page.next_page_token.is_empty()).then_some(page.next_page_token);
-        let items = stream::iter(page.items.into_iter().map(Ok::<T, Error>));
-        Ok::<_, Error>(Some((items, (fetch, next))))
-    })
+    stream::try_unfold(
+        (fetch, Some(String::new())),
+        |(mut fetch, token)| async move {
+            let Some(token) = token else {
+                return Ok::<_, Error>(None);
+            };
+            let page = fetch(token).await?;
+            let next = (!page.next_page_token.is_empty()).then_some(page.next_page_token);
+            let items = stream::iter(page.items.into_iter().map(Ok::<T, Error>));
+            Ok::<_, Error>(Some((items, (fetch, next))))
+        },
+    )
     .try_flatten()
 }
 

@@ -118,7 +118,9 @@ impl App {
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(std::time::Duration::from_secs(10)))
             .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path()))
-            .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests))
+            .layer(GlobalConcurrencyLimitLayer::new(
+                config.max_concurrent_requests,
+            ))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

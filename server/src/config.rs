@@ -47,7 +47,11 @@ pub struct Config {
     pub max_message_bytes: usize,
 
     /// Requests handled at once across all connections; more wait.
-    #[arg(long, env = "HOMECOMING_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    #[arg(
+        long,
+        env = "HOMECOMING_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024
+    )]
     pub max_concurrent_requests: usize,
 
     /// Requests handled at once on one connection (HTTP/2 streams).
@@ -130,7 +134,10 @@ mod tests {
     fn defaults_serve_on_localhost_with_a_sqlite_file() {
         let c = Config::from_args(["homecoming-server"]);
         let c = c.ok();
-        assert_eq!(c.as_ref().map(|c| c.listen.to_string()), Some("127.0.0.1:50051".into()));
+        assert_eq!(
+            c.as_ref().map(|c| c.listen.to_string()),
+            Some("127.0.0.1:50051".into())
+        );
         assert!(c.is_some_and(|c| c.database_url.starts_with("sqlite://homecoming.db")));
     }
 }

@@ -53,11 +53,7 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if !$crate::postgres_configured() {
-                        eprintln!(
-                            "SKIPPED {}: set {} to run the PostgreSQL tests",
-                            stringify!($name),
-                            $crate::POSTGRES_ENV
-                        );
+                        $crate::report_skipped(stringify!($name));
                         return;
                     }
                     super::$name($crate::Backend::Postgres).await;
@@ -65,6 +61,15 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// Says, past libtest's output capture, that a PostgreSQL test was skipped.
+pub fn report_skipped(test: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED postgres::{test}: {POSTGRES_ENV} is not set (see README: Testing)"
+    );
 }
 
 pub fn postgres_configured() -> bool {
@@ -165,7 +170,9 @@ impl Drop for TestApp {
 /// Creates a database named after the configured one plus a random suffix, and returns its URL.
 async fn fresh_postgres_database() -> String {
     let base = std::env::var(POSTGRES_ENV).expect("postgres url");
-    let (prefix, rest) = base.rsplit_once('/').expect("postgres url has a database path");
+    let (prefix, rest) = base
+        .rsplit_once('/')
+        .expect("postgres url has a database path");
     let (db, query) = match rest.split_once('?') {
         Some((db, q)) => (db, format!("?{q}")),
         None => (rest, String::new()),

@@ -14,7 +14,10 @@ pub trait WireEnum: Sized + Copy + 'static {
     fn code(self) -> i32;
 
     fn from_code(code: i32) -> Option<Self> {
-        Self::ALL.iter().find(|(_, c, _)| *c == code).map(|(v, _, _)| *v)
+        Self::ALL
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .map(|(v, _, _)| *v)
     }
 
     /// Short name (`RETURNED`).
@@ -31,7 +34,10 @@ pub trait WireEnum: Sized + Copy + 'static {
     fn parse_name(s: &str) -> Option<Self> {
         let upper = s.trim().to_ascii_uppercase();
         let short = upper.strip_prefix(Self::PREFIX).unwrap_or(&upper);
-        Self::ALL.iter().find(|(_, _, n)| *n == short).map(|(v, _, _)| *v)
+        Self::ALL
+            .iter()
+            .find(|(_, _, n)| *n == short)
+            .map(|(v, _, _)| *v)
     }
 
     /// Names a client may write, for error messages.
@@ -146,12 +152,18 @@ mod tests {
 
     #[test]
     fn enum_names_parse_with_or_without_their_prefix() {
-        assert_eq!(PersonStatus::parse_name("RETURNED"), Some(PersonStatus::Returned));
+        assert_eq!(
+            PersonStatus::parse_name("RETURNED"),
+            Some(PersonStatus::Returned)
+        );
         assert_eq!(
             PersonStatus::parse_name("PERSON_STATUS_IN_CAPTIVITY"),
             Some(PersonStatus::InCaptivity)
         );
-        assert_eq!(PersonStatus::parse_name("returned"), Some(PersonStatus::Returned));
+        assert_eq!(
+            PersonStatus::parse_name("returned"),
+            Some(PersonStatus::Returned)
+        );
         assert_eq!(PersonStatus::parse_name("COMPLETED"), None);
     }
 

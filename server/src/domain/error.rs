@@ -92,7 +92,9 @@ pub enum Error {
         value: String,
     },
     /// ABORTED: the etag sent is not the current one (AIP-154).
-    #[error("etag {sent:?} of {resource} {id:?} is stale (current: {current:?}); read it again and retry")]
+    #[error(
+        "etag {sent:?} of {resource} {id:?} is stale (current: {current:?}); read it again and retry"
+    )]
     EtagMismatch {
         resource: &'static str,
         id: String,

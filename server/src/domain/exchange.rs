@@ -41,11 +41,37 @@ impl ExchangeFields {
         }
         positive(&mut v, "exchange_number", self.exchange_number);
         positive(&mut v, "stage_number", self.stage_number);
-        non_negative(&mut v, "announced_returned_count", self.announced_returned_count);
-        non_negative(&mut v, "announced_handed_over_count", self.announced_handed_over_count);
-        text::line(&mut v, "framework", &mut self.framework, text::NAME_MAX, false);
-        text::line(&mut v, "counterparty", &mut self.counterparty, text::NAME_MAX, false);
-        text::line(&mut v, "location", &mut self.location, text::NAME_MAX, false);
+        non_negative(
+            &mut v,
+            "announced_returned_count",
+            self.announced_returned_count,
+        );
+        non_negative(
+            &mut v,
+            "announced_handed_over_count",
+            self.announced_handed_over_count,
+        );
+        text::line(
+            &mut v,
+            "framework",
+            &mut self.framework,
+            text::NAME_MAX,
+            false,
+        );
+        text::line(
+            &mut v,
+            "counterparty",
+            &mut self.counterparty,
+            text::NAME_MAX,
+            false,
+        );
+        text::line(
+            &mut v,
+            "location",
+            &mut self.location,
+            text::NAME_MAX,
+            false,
+        );
         text::entries(&mut v, "mediators", &mut self.mediators, text::NAME_MAX);
         category_codes(&mut v, &mut self.category_codes);
         text::entries(&mut v, "source_urls", &mut self.source_urls, text::URL_MAX);
@@ -220,6 +246,9 @@ mod tests {
             exchange_number: Some(0),
             ..valid()
         };
-        assert_eq!(bad_fields(f), ["exchange_number", "announced_returned_count"]);
+        assert_eq!(
+            bad_fields(f),
+            ["exchange_number", "announced_returned_count"]
+        );
     }
 }

@@ -181,24 +181,39 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
         match c {
             c if c.is_whitespace() => i += 1,
             '(' => {
-                out.push(Token { kind: Tok::LParen, pos });
+                out.push(Token {
+                    kind: Tok::LParen,
+                    pos,
+                });
                 i += 1;
             }
             ')' => {
-                out.push(Token { kind: Tok::RParen, pos });
+                out.push(Token {
+                    kind: Tok::RParen,
+                    pos,
+                });
                 i += 1;
             }
             '=' => {
-                out.push(Token { kind: Tok::Op(Op::Eq), pos });
+                out.push(Token {
+                    kind: Tok::Op(Op::Eq),
+                    pos,
+                });
                 i += 1;
             }
             ':' => {
-                out.push(Token { kind: Tok::Op(Op::Has), pos });
+                out.push(Token {
+                    kind: Tok::Op(Op::Has),
+                    pos,
+                });
                 i += 1;
             }
             '!' => {
                 if chars.get(i + 1) == Some(&'=') {
-                    out.push(Token { kind: Tok::Op(Op::Ne), pos });
+                    out.push(Token {
+                        kind: Tok::Op(Op::Ne),
+                        pos,
+                    });
                     i += 2;
                 } else {
                     return Err(FilterError::at(pos, "`!` must be followed by `=`"));
@@ -212,7 +227,10 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                     (_, false) => Op::Gt,
                     (_, true) => Op::Ge,
                 };
-                out.push(Token { kind: Tok::Op(op), pos });
+                out.push(Token {
+                    kind: Tok::Op(op),
+                    pos,
+                });
                 i += if eq { 2 } else { 1 };
             }
             '"' | '\'' => {
@@ -241,10 +259,16 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                         }
                     }
                 }
-                out.push(Token { kind: Tok::Str(s), pos });
+                out.push(Token {
+                    kind: Tok::Str(s),
+                    pos,
+                });
             }
             '-' if chars.get(i + 1).is_none_or(|n| !n.is_ascii_digit()) => {
-                out.push(Token { kind: Tok::Minus, pos });
+                out.push(Token {
+                    kind: Tok::Minus,
+                    pos,
+                });
                 i += 1;
             }
             c if is_word_char(c) => {
@@ -258,7 +282,10 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                 });
             }
             other => {
-                return Err(FilterError::at(pos, format!("unexpected character {other:?}")));
+                return Err(FilterError::at(
+                    pos,
+                    format!("unexpected character {other:?}"),
+                ));
             }
         }
     }
@@ -344,7 +371,10 @@ impl Parser {
     fn enter(&mut self, pos: usize) -> Result<(), FilterError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(FilterError::at(pos, format!("nested deeper than {MAX_DEPTH}")));
+            return Err(FilterError::at(
+                pos,
+                format!("nested deeper than {MAX_DEPTH}"),
+            ));
         }
         Ok(())
     }
@@ -360,7 +390,10 @@ impl Parser {
                 if close.kind != Tok::RParen {
                     return Err(FilterError::at(
                         close.pos,
-                        format!("expected `)` to close `(` at position {}, found {}", t.pos, close.kind),
+                        format!(
+                            "expected `)` to close `(` at position {}, found {}",
+                            t.pos, close.kind
+                        ),
                     ));
                 }
                 Ok(e)
@@ -380,7 +413,10 @@ impl Parser {
         let Tok::Op(op) = t.kind else {
             return Err(FilterError::at(
                 t.pos,
-                format!("expected an operator (= != < <= > >= :) after `{field}`, found {}", t.kind),
+                format!(
+                    "expected an operator (= != < <= > >= :) after `{field}`, found {}",
+                    t.kind
+                ),
             ));
         };
         let v = self.next();
@@ -473,8 +509,14 @@ mod tests {
             parsed(r#"capture_date < "2023-01-01""#),
             cmp("capture_date", Op::Lt, Value::Quoted("2023-01-01".into()))
         );
-        assert_eq!(parsed("status != RETURNED"), cmp("status", Op::Ne, Value::Word("RETURNED".into())));
-        assert_eq!(parsed("n >= -3"), cmp("n", Op::Ge, Value::Word("-3".into())));
+        assert_eq!(
+            parsed("status != RETURNED"),
+            cmp("status", Op::Ne, Value::Word("RETURNED".into()))
+        );
+        assert_eq!(
+            parsed("n >= -3"),
+            cmp("n", Op::Ge, Value::Word("-3".into()))
+        );
         assert_eq!(parsed("a<=1"), cmp("a", Op::Le, Value::Word("1".into())));
         assert_eq!(parsed("a>1"), cmp("a", Op::Gt, Value::Word("1".into())));
         assert_eq!(
@@ -519,7 +561,10 @@ mod tests {
             parsed(r#"family_name = "Шев\"ченко""#),
             cmp("family_name", Op::Eq, Value::Quoted("Шев\"ченко".into()))
         );
-        assert_eq!(parsed("x = 'it'"), cmp("x", Op::Eq, Value::Quoted("it".into())));
+        assert_eq!(
+            parsed("x = 'it'"),
+            cmp("x", Op::Eq, Value::Quoted("it".into()))
+        );
     }
 
     #[test]

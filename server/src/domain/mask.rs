@@ -38,7 +38,10 @@ pub fn apply<T: Patch>(
     let check_immutable = |v: &mut Violations| {
         for p in T::IMMUTABLE {
             if current.immutable_changed(incoming, p) {
-                v.add(format!("{prefix}.{p}"), "is immutable and cannot be changed");
+                v.add(
+                    format!("{prefix}.{p}"),
+                    "is immutable and cannot be changed",
+                );
             }
         }
     };

@@ -51,7 +51,14 @@ mod tests {
     fn fields_take_an_optional_direction() {
         let keys = parse("family_name, capture_date desc ,given_name ASC").unwrap_or_default();
         let got: Vec<_> = keys.iter().map(|k| (k.field.as_str(), k.desc)).collect();
-        assert_eq!(got, [("family_name", false), ("capture_date", true), ("given_name", false)]);
+        assert_eq!(
+            got,
+            [
+                ("family_name", false),
+                ("capture_date", true),
+                ("given_name", false)
+            ]
+        );
     }
 
     #[test]

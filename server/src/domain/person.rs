@@ -66,9 +66,27 @@ impl PersonFields {
         if self.kind == PersonKind::Unspecified {
             v.add("kind", "is required (MILITARY or CIVILIAN)");
         }
-        text::line(&mut v, "family_name", &mut self.family_name, text::NAME_MAX, true);
-        text::line(&mut v, "given_name", &mut self.given_name, text::NAME_MAX, true);
-        text::line(&mut v, "patronymic", &mut self.patronymic, text::NAME_MAX, false);
+        text::line(
+            &mut v,
+            "family_name",
+            &mut self.family_name,
+            text::NAME_MAX,
+            true,
+        );
+        text::line(
+            &mut v,
+            "given_name",
+            &mut self.given_name,
+            text::NAME_MAX,
+            true,
+        );
+        text::line(
+            &mut v,
+            "patronymic",
+            &mut self.patronymic,
+            text::NAME_MAX,
+            false,
+        );
         for (field, value) in [
             ("place_of_birth", &mut self.place_of_birth),
             ("citizenship", &mut self.citizenship),
@@ -197,7 +215,9 @@ impl Patch for PersonFields {
             "aftercare.medical_examination" => {
                 self.aftercare.medical_examination = f.aftercare.medical_examination
             }
-            "aftercare.rehabilitation" => self.aftercare.rehabilitation = f.aftercare.rehabilitation,
+            "aftercare.rehabilitation" => {
+                self.aftercare.rehabilitation = f.aftercare.rehabilitation
+            }
             "aftercare.payments" => self.aftercare.payments = f.aftercare.payments,
             "notes" => self.notes.clone_from(&f.notes),
             _ => {}
@@ -304,10 +324,34 @@ mod tests {
 
     #[test]
     fn age_at_return_counts_full_years() {
-        assert_eq!(full_years(date(2005, 7, 5).unwrap_or_default(), today() - chrono::Days::new(6)), Some(19));
-        assert_eq!(full_years(date(2005, 7, 4).unwrap_or_default(), date(2025, 7, 4).unwrap_or_default()), Some(20));
-        assert_eq!(full_years(date(2004, 2, 29).unwrap_or_default(), date(2025, 2, 28).unwrap_or_default()), Some(20));
-        assert_eq!(full_years(date(2004, 2, 29).unwrap_or_default(), date(2025, 3, 1).unwrap_or_default()), Some(21));
+        assert_eq!(
+            full_years(
+                date(2005, 7, 5).unwrap_or_default(),
+                today() - chrono::Days::new(6)
+            ),
+            Some(19)
+        );
+        assert_eq!(
+            full_years(
+                date(2005, 7, 4).unwrap_or_default(),
+                date(2025, 7, 4).unwrap_or_default()
+            ),
+            Some(20)
+        );
+        assert_eq!(
+            full_years(
+                date(2004, 2, 29).unwrap_or_default(),
+                date(2025, 2, 28).unwrap_or_default()
+            ),
+            Some(20)
+        );
+        assert_eq!(
+            full_years(
+                date(2004, 2, 29).unwrap_or_default(),
+                date(2025, 3, 1).unwrap_or_default()
+            ),
+            Some(21)
+        );
     }
 
     #[test]
@@ -332,7 +376,10 @@ mod tests {
             capture_date: None,
             ..f
         };
-        assert_eq!(unknown.derive(date(2025, 7, 4), today()).days_in_captivity, None);
+        assert_eq!(
+            unknown.derive(date(2025, 7, 4), today()).days_in_captivity,
+            None
+        );
     }
 
     #[test]
@@ -349,7 +396,10 @@ mod tests {
         let paths = ["aftercare.payments".to_owned()];
         assert!(mask::apply(&mut current, &incoming, &paths, "person").is_ok());
         assert_eq!(current.aftercare.payments, CareStatus::Completed);
-        assert_eq!(current.aftercare.medical_examination, CareStatus::Unspecified);
+        assert_eq!(
+            current.aftercare.medical_examination,
+            CareStatus::Unspecified
+        );
         assert_eq!(current.family_name, "Testenko");
     }
 }

@@ -32,13 +32,19 @@ pub fn long(v: &mut Violations, field: &str, value: &mut String) {
     trim_in_place(value);
     let n = value.chars().count();
     if n > LONG_MAX {
-        v.add(field, format!("must be at most {LONG_MAX} characters (got {n})"));
+        v.add(
+            field,
+            format!("must be at most {LONG_MAX} characters (got {n})"),
+        );
     }
     if value
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        v.add(field, "must not contain control characters other than newlines and tabs");
+        v.add(
+            field,
+            "must not contain control characters other than newlines and tabs",
+        );
     }
 }
 
@@ -47,7 +53,10 @@ pub fn entries(v: &mut Violations, field: &str, values: &mut [String], max: usiz
     if values.len() > REPEATED_MAX {
         v.add(
             field,
-            format!("must have at most {REPEATED_MAX} entries (got {})", values.len()),
+            format!(
+                "must have at most {REPEATED_MAX} entries (got {})",
+                values.len()
+            ),
         );
     }
     for i in 0..values.len() {

@@ -35,7 +35,13 @@ impl CategoryService for CategoryApi {
             &mut v,
             required("category", category).and_then(|r| {
                 let (incoming, v) = convert::category_in(r);
-                validated(v, incoming.fields.validate().map_err(|e| e.prefixed("category")))
+                validated(
+                    v,
+                    incoming
+                        .fields
+                        .validate()
+                        .map_err(|e| e.prefixed("category")),
+                )
             }),
         );
         let fields = v.finish(fields)?.unwrap_or_default();
@@ -86,7 +92,12 @@ impl CategoryService for CategoryApi {
         let id = parse_id("category.id", &incoming.id)?;
         let updated = self
             .store
-            .update_category(&id, etag(&incoming.etag), &incoming.fields, &mask_paths(update_mask))
+            .update_category(
+                &id,
+                etag(&incoming.etag),
+                &incoming.fields,
+                &mask_paths(update_mask),
+            )
             .await?;
         Ok(Response::new(convert::category_out(updated)))
     }

@@ -53,7 +53,10 @@ fn date_out(d: Option<NaiveDate>) -> Option<Date> {
 
 fn enum_in<E: WireEnum + Default>(v: &mut Violations, field: &str, code: i32) -> E {
     E::from_code(code).unwrap_or_else(|| {
-        v.add(field, format!("unknown enum value {code}; one of {}", E::names()));
+        v.add(
+            field,
+            format!("unknown enum value {code}; one of {}", E::names()),
+        );
         E::default()
     })
 }
@@ -261,7 +264,11 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         convicted_in_captivity,
         category_codes,
         aftercare: Aftercare {
-            medical_examination: enum_in(&mut v, &f("aftercare.medical_examination"), medical_examination),
+            medical_examination: enum_in(
+                &mut v,
+                &f("aftercare.medical_examination"),
+                medical_examination,
+            ),
             rehabilitation: enum_in(&mut v, &f("aftercare.rehabilitation"), rehabilitation),
             payments: enum_in(&mut v, &f("aftercare.payments"), payments),
         },

@@ -35,7 +35,13 @@ impl ExchangeService for ExchangeApi {
             &mut v,
             required("exchange", exchange).and_then(|r| {
                 let (incoming, v) = convert::exchange_in(r);
-                validated(v, incoming.fields.validate().map_err(|e| e.prefixed("exchange")))
+                validated(
+                    v,
+                    incoming
+                        .fields
+                        .validate()
+                        .map_err(|e| e.prefixed("exchange")),
+                )
             }),
         );
         let fields = v.finish(fields)?.unwrap_or_default();
@@ -86,7 +92,12 @@ impl ExchangeService for ExchangeApi {
         let id = parse_id("exchange.id", &incoming.id)?;
         let updated = self
             .store
-            .update_exchange(&id, etag(&incoming.etag), &incoming.fields, &mask_paths(update_mask))
+            .update_exchange(
+                &id,
+                etag(&incoming.etag),
+                &incoming.fields,
+                &mask_paths(update_mask),
+            )
             .await?;
         Ok(Response::new(convert::exchange_out(updated)))
     }

@@ -28,7 +28,13 @@ fn new_person(person: Option<pb::Person>, prefix: &str) -> Result<PersonFields, 
     let today = Utc::now().date_naive();
     let p = required(prefix, person)?;
     let (incoming, v) = convert::person_in(p, prefix);
-    validated(v, incoming.fields.validate(today).map_err(|e| e.prefixed(prefix)))
+    validated(
+        v,
+        incoming
+            .fields
+            .validate(today)
+            .map_err(|e| e.prefixed(prefix)),
+    )
 }
 
 #[tonic::async_trait]
@@ -68,9 +74,16 @@ impl PersonService for PersonApi {
         if requests.len() > MAX_BATCH {
             v.add(
                 "requests",
-                format!("must have at most {MAX_BATCH} entries (got {})", requests.len()),
+                format!(
+                    "must have at most {MAX_BATCH} entries (got {})",
+                    requests.len()
+                ),
             );
-            return Err(v.finish(()).err().unwrap_or_else(|| Error::invalid("requests", "too many")).into());
+            return Err(v
+                .finish(())
+                .err()
+                .unwrap_or_else(|| Error::invalid("requests", "too many"))
+                .into());
         }
         let mut batch = Vec::with_capacity(requests.len());
         for (i, r) in requests.into_iter().enumerate() {
@@ -136,7 +149,12 @@ impl PersonService for PersonApi {
         let id = parse_id("person.id", &incoming.id)?;
         let updated = self
             .store
-            .update_person(&id, etag(&incoming.etag), &incoming.fields, &mask_paths(update_mask))
+            .update_person(
+                &id,
+                etag(&incoming.etag),
+                &incoming.fields,
+                &mask_paths(update_mask),
+            )
             .await?;
         Ok(Response::new(convert::person_out(updated)))
     }

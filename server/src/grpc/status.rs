@@ -39,7 +39,12 @@ impl From<Error> for Status {
                 (Code::NotFound, "NOT_FOUND", e.to_string())
             }
             e @ Error::AlreadyExists { .. } => {
-                if let Error::AlreadyExists { resource, field, value } = &e {
+                if let Error::AlreadyExists {
+                    resource,
+                    field,
+                    value,
+                } = &e
+                {
                     meta.insert("resource".to_owned(), (*resource).to_owned());
                     meta.insert("field".to_owned(), (*field).to_owned());
                     meta.insert("value".to_owned(), value.clone());
@@ -91,7 +96,10 @@ mod tests {
         ]);
         let s = Status::from(e);
         assert_eq!(s.code(), Code::InvalidArgument);
-        let br = s.get_details_bad_request().map(|b| b.field_violations).unwrap_or_default();
+        let br = s
+            .get_details_bad_request()
+            .map(|b| b.field_violations)
+            .unwrap_or_default();
         let fields: Vec<_> = br.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["person.family_name", "person.kind"]);
         let info = s.get_details_error_info();

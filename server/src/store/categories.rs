@@ -165,7 +165,11 @@ impl Store {
 }
 
 /// ABORTED when `sent` is given and is not the current etag.
-pub(super) fn check_etag(meta: &Meta, sent: Option<&str>, resource: &'static str) -> Result<(), Error> {
+pub(super) fn check_etag(
+    meta: &Meta,
+    sent: Option<&str>,
+    resource: &'static str,
+) -> Result<(), Error> {
     match sent {
         Some(sent) if sent != meta.etag() => Err(Error::EtagMismatch {
             resource,

@@ -134,8 +134,14 @@ impl Store {
             .exec(&w.txn)
             .await?;
         if codes_changed {
-            links::replace(&w, EXCHANGE_CATEGORIES, "exchange_id", id, &x.fields.category_codes)
-                .await?;
+            links::replace(
+                &w,
+                EXCHANGE_CATEGORIES,
+                "exchange_id",
+                id,
+                &x.fields.category_codes,
+            )
+            .await?;
         }
         w.log(ResourceType::Exchange, id, Operation::Updated, &x)?;
         w.commit().await?;

@@ -174,7 +174,10 @@ impl Resource {
             if c.op != Op::Has {
                 return Err(FilterError::at(
                     c.field_pos,
-                    format!("`{}` is repeated: use `{}:\"code\"`", field.name, field.name),
+                    format!(
+                        "`{}` is repeated: use `{}:\"code\"`",
+                        field.name, field.name
+                    ),
                 ));
             }
             let code = Code::parse(raw).map_err(|e| at_value(format!("category code {e}")))?;
@@ -193,7 +196,10 @@ impl Resource {
         if c.op == Op::Has {
             return Err(FilterError::at(
                 c.field_pos,
-                format!("`:` applies to repeated fields; use `=` with `{}`", field.name),
+                format!(
+                    "`:` applies to repeated fields; use `=` with `{}`",
+                    field.name
+                ),
             ));
         }
         let only_equality = |what: &str| -> Result<(), FilterError> {
@@ -223,7 +229,10 @@ impl Resource {
             }
             FieldType::Date => parse_date(raw)
                 .ok_or_else(|| {
-                    at_value(format!("`{}` takes a date \"YYYY-MM-DD\", not {raw:?}", field.name))
+                    at_value(format!(
+                        "`{}` takes a date \"YYYY-MM-DD\", not {raw:?}",
+                        field.name
+                    ))
                 })?
                 .into(),
             FieldType::Time => DateTime::parse_from_rfc3339(raw)
@@ -239,7 +248,11 @@ impl Resource {
                 only_equality("an enum")?;
                 parse(raw)
                     .ok_or_else(|| {
-                        at_value(format!("`{}` is one of {}, not {raw:?}", field.name, names()))
+                        at_value(format!(
+                            "`{}` is one of {}, not {raw:?}",
+                            field.name,
+                            names()
+                        ))
                     })?
                     .into()
             }
@@ -354,7 +367,12 @@ impl Resource {
     }
 
     fn binding(&self, filter: &str, order_by: &str) -> String {
-        let digest = Sha256::digest(format!("{}\n{}\n{}", self.name, filter.trim(), order_by.trim()));
+        let digest = Sha256::digest(format!(
+            "{}\n{}\n{}",
+            self.name,
+            filter.trim(),
+            order_by.trim()
+        ));
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
@@ -420,8 +438,16 @@ impl Resource {
                 // Unset sorts last: nothing of this key comes after it.
                 None => continue,
                 Some(v) => {
-                    let beyond = if desc { col.clone().lt(v.clone()) } else { col.clone().gt(v.clone()) };
-                    if field.nullable { beyond.or(col.is_null()) } else { beyond }
+                    let beyond = if desc {
+                        col.clone().lt(v.clone())
+                    } else {
+                        col.clone().gt(v.clone())
+                    };
+                    if field.nullable {
+                        beyond.or(col.is_null())
+                    } else {
+                        beyond
+                    }
                 }
             };
             let term = match all {
@@ -433,12 +459,15 @@ impl Resource {
                 Some(x) => x.or(term),
             });
         }
-        Ok(any.unwrap_or_else(|| Expr::val(false).into()))
+        Ok(any.unwrap_or_else(|| Expr::val(false)))
     }
 }
 
 fn unreachable_codes<T>() -> Result<T, FilterError> {
-    Err(FilterError::at(1, "internal: repeated field in scalar comparison"))
+    Err(FilterError::at(
+        1,
+        "internal: repeated field in scalar comparison",
+    ))
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -480,23 +509,33 @@ fn value_to_json(v: Value) -> Result<serde_json::Value, Error> {
     use serde_json::Value as J;
     Ok(match v {
         Value::String(s) => s.map_or(J::Null, J::String),
-        Value::Int(i) => i.map_or(J::Null, |i| J::from(i)),
-        Value::BigInt(i) => i.map_or(J::Null, |i| J::from(i)),
+        Value::Int(i) => i.map_or(J::Null, J::from),
+        Value::BigInt(i) => i.map_or(J::Null, J::from),
         Value::Bool(b) => b.map_or(J::Null, J::Bool),
         Value::ChronoDate(d) => d.map_or(J::Null, |d| J::String(d.format("%Y-%m-%d").to_string())),
-        other => return Err(Error::Internal(format!("unsupported sort key value {other:?}"))),
+        other => {
+            return Err(Error::Internal(format!(
+                "unsupported sort key value {other:?}"
+            )));
+        }
     })
 }
 
 fn json_to_value(f: &Field, v: &serde_json::Value) -> Result<Option<Value>, Error> {
     use serde_json::Value as J;
     if v.is_null() {
-        return if f.nullable { Ok(None) } else { Err(bad_token()) };
+        return if f.nullable {
+            Ok(None)
+        } else {
+            Err(bad_token())
+        };
     }
     let value: Value = match (f.ty, v) {
         (FieldType::Text | FieldType::Id, J::String(s)) => s.clone().into(),
         (FieldType::Int | FieldType::Enum { .. }, J::Number(n)) => {
-            i32::try_from(n.as_i64().ok_or_else(bad_token)?).map_err(|_| bad_token())?.into()
+            i32::try_from(n.as_i64().ok_or_else(bad_token)?)
+                .map_err(|_| bad_token())?
+                .into()
         }
         (FieldType::Time, J::Number(n)) => n.as_i64().ok_or_else(bad_token)?.into(),
         (FieldType::Bool, J::Bool(b)) => (*b).into(),
@@ -553,7 +592,10 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected_with_their_position() {
         let e = err(r#"family_name = "x" AND nickname = "y""#);
-        assert!(e.starts_with("at position 23: unknown field `nickname`"), "{e}");
+        assert!(
+            e.starts_with("at position 23: unknown field `nickname`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -575,7 +617,10 @@ mod tests {
     #[test]
     fn category_membership_is_an_exists_over_the_link_table() {
         let s = sql(r#"category_codes:"under-25""#);
-        assert!(s.contains("EXISTS(SELECT 1 FROM \"person_categories\""), "{s}");
+        assert!(
+            s.contains("EXISTS(SELECT 1 FROM \"person_categories\""),
+            "{s}"
+        );
         assert!(err(r#"category_codes = "under-25""#).contains("repeated"));
         assert!(err(r#"family_name:"x""#).contains("repeated fields"));
     }
@@ -604,7 +649,12 @@ mod tests {
     #[test]
     fn tokens_are_bound_to_their_filter_and_order() {
         let b = PERSONS.binding("status = RETURNED", "");
-        let t = PageToken { h: b.clone(), k: vec![] }.encode().unwrap_or_default();
+        let t = PageToken {
+            h: b.clone(),
+            k: vec![],
+        }
+        .encode()
+        .unwrap_or_default();
         assert!(PageToken::decode(&t, &b).is_ok());
         assert!(PageToken::decode(&t, &PERSONS.binding("status = MISSING", "")).is_err());
         assert!(PageToken::decode("garbage!", &b).is_err());
@@ -614,13 +664,22 @@ mod tests {
     fn keyset_after_a_null_key_stays_within_the_nulls() {
         let keys = PERSONS.ordering("capture_date").unwrap_or_default();
         let e = PERSONS
-            .after(&keys, &[serde_json::Value::Null, serde_json::json!("0197f000-0000-7000-8000-000000000000")])
+            .after(
+                &keys,
+                &[
+                    serde_json::Value::Null,
+                    serde_json::json!("0197f000-0000-7000-8000-000000000000"),
+                ],
+            )
             .ok();
         let s = Query::select()
             .expr(Expr::val(1))
-            .and_where(e.unwrap_or_else(|| Expr::val(false).into()))
+            .and_where(e.unwrap_or_else(|| Expr::val(false)))
             .to_owned()
             .to_string(PostgresQueryBuilder);
-        assert!(s.contains(r#""capture_date" IS NULL AND "persons"."id" >"#), "{s}");
+        assert!(
+            s.contains(r#""capture_date" IS NULL AND "persons"."id" >"#),
+            "{s}"
+        );
     }
 }

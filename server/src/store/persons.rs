@@ -110,7 +110,11 @@ impl Store {
         let persons: Vec<Person> = batch
             .into_iter()
             .map(|fields| {
-                let exchange_date = fields.exchange_id.as_ref().and_then(|id| dates.get(id)).copied();
+                let exchange_date = fields
+                    .exchange_id
+                    .as_ref()
+                    .and_then(|id| dates.get(id))
+                    .copied();
                 Person {
                     meta: Meta {
                         id: new_id(),
@@ -188,7 +192,11 @@ impl Store {
         }
         let codes_changed = fields.category_codes != current.fields.category_codes;
         let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
-        let exchange_date = fields.exchange_id.as_ref().and_then(|x| dates.get(x)).copied();
+        let exchange_date = fields
+            .exchange_id
+            .as_ref()
+            .and_then(|x| dates.get(x))
+            .copied();
         let p = Person {
             meta: Meta {
                 update_time: w.now,
@@ -202,7 +210,14 @@ impl Store {
             .exec(&w.txn)
             .await?;
         if codes_changed {
-            links::replace(&w, PERSON_CATEGORIES, "person_id", id, &p.fields.category_codes).await?;
+            links::replace(
+                &w,
+                PERSON_CATEGORIES,
+                "person_id",
+                id,
+                &p.fields.category_codes,
+            )
+            .await?;
         }
         w.log(ResourceType::Person, id, Operation::Updated, &p)?;
         w.commit().await?;
@@ -235,7 +250,10 @@ async fn check_references<'a, C: ConnectionTrait>(
     let dates = exchanges::dates(conn, exchange_ids).await?;
     let codes = links::existing_codes(
         conn,
-        batch.clone().into_iter().flat_map(|(_, p)| p.category_codes.iter()),
+        batch
+            .clone()
+            .into_iter()
+            .flat_map(|(_, p)| p.category_codes.iter()),
     )
     .await?;
     let mut v = Violations::new();
@@ -244,7 +262,10 @@ async fn check_references<'a, C: ConnectionTrait>(
         if let Some(x) = &p.exchange_id
             && !dates.contains_key(x)
         {
-            v.add(format!("{prefix}exchange_id"), format!("no exchange with id {x:?}"));
+            v.add(
+                format!("{prefix}exchange_id"),
+                format!("no exchange with id {x:?}"),
+            );
         }
         links::unknown_codes(&mut v, &prefix, &p.category_codes, &codes);
     }

@@ -141,7 +141,11 @@ impl Write {
     }
 
     /// Keeps the result of this call for retries with the same request id.
-    pub async fn remember<T: Serialize>(&self, key: &IdempotencyKey, value: &T) -> Result<(), Error> {
+    pub async fn remember<T: Serialize>(
+        &self,
+        key: &IdempotencyKey,
+        value: &T,
+    ) -> Result<(), Error> {
         entity::idempotency::Entity::insert(entity::idempotency::ActiveModel {
             method: Set(key.method.to_owned()),
             request_id: Set(key.request_id.clone()),

@@ -30,7 +30,10 @@ async fn categories_can_be_created_read_listed_updated_and_deleted(backend: Back
     assert_eq!(got, created);
 
     c.create(category("civilian")).await.unwrap();
-    let page = c.list_page(&ListQuery::new().order_by("code"), "").await.unwrap();
+    let page = c
+        .list_page(&ListQuery::new().order_by("code"), "")
+        .await
+        .unwrap();
     let codes: Vec<_> = page.items.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes, ["civilian", "under-25"]);
     assert!(page.next_page_token.is_empty());

@@ -10,7 +10,10 @@ backend_tests!(
 );
 
 fn fields(err: &Error) -> Vec<String> {
-    err.field_violations().iter().map(|v| v.field.clone()).collect()
+    err.field_violations()
+        .iter()
+        .map(|v| v.field.clone())
+        .collect()
 }
 
 async fn invalid_requests_name_every_bad_field(backend: Backend) {
@@ -54,7 +57,10 @@ async fn invalid_requests_name_every_bad_field(backend: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!(fields(&err), ["person.kind", "person.family_name", "person.given_name"]);
+    assert_eq!(
+        fields(&err),
+        ["person.kind", "person.family_name", "person.given_name"]
+    );
 
     let err = app
         .client
@@ -77,7 +83,12 @@ async fn invalid_requests_name_every_bad_field(backend: Backend) {
             "exchange.title",
         ]
     );
-    let err = app.client.categories().create(proto::Category::default()).await.unwrap_err();
+    let err = app
+        .client
+        .categories()
+        .create(proto::Category::default())
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), ["category.code", "category.title"]);
 }
 
@@ -129,7 +140,11 @@ async fn ids_must_be_uuids_and_exist(backend: Backend) {
         app.client.persons().get(&missing).await.unwrap_err(),
         app.client.exchanges().get(&missing).await.unwrap_err(),
         app.client.categories().get(&missing).await.unwrap_err(),
-        app.client.persons().delete(&missing, None).await.unwrap_err(),
+        app.client
+            .persons()
+            .delete(&missing, None)
+            .await
+            .unwrap_err(),
         app.client
             .persons()
             .update(
@@ -145,7 +160,12 @@ async fn ids_must_be_uuids_and_exist(backend: Backend) {
         assert!(matches!(err, Error::NotFound(_)), "{err:?}");
         assert_eq!(err.reason(), Some("NOT_FOUND"));
     }
-    let err = app.client.persons().update(person("A", "B"), &[]).await.unwrap_err();
+    let err = app
+        .client
+        .persons()
+        .update(person("A", "B"), &[])
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), ["person.id"]);
 }
 
@@ -176,7 +196,10 @@ async fn stale_etags_abort_updates_and_deletes(backend: Backend) {
         .unwrap_err();
     assert!(matches!(err, Error::Aborted(_)), "{err:?}");
     assert_eq!(err.reason(), Some("ETAG_MISMATCH"));
-    assert_eq!(err.details().unwrap().metadata.get("current_etag"), Some(&first.etag));
+    assert_eq!(
+        err.details().unwrap().metadata.get("current_etag"),
+        Some(&first.etag)
+    );
     let err = persons.delete(&p.id, Some(&p.etag)).await.unwrap_err();
     assert!(matches!(err, Error::Aborted(_)), "{err:?}");
     assert_eq!(persons.get(&p.id).await.unwrap().given_name, "Ivanna");
@@ -212,7 +235,12 @@ async fn text_limits_are_enforced(backend: Backend) {
         })
         .await
         .unwrap();
-    let err = app.client.persons().create(person("Nul\0l", "Ivan")).await.unwrap_err();
+    let err = app
+        .client
+        .persons()
+        .create(person("Nul\0l", "Ivan"))
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), ["person.family_name"]);
 
     let err = app

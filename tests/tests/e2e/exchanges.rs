@@ -9,8 +9,16 @@ backend_tests!(
 
 async fn exchanges_keep_every_field(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.client.categories().create(category("under-25")).await.unwrap();
-    app.client.categories().create(category("wounded-seriously-ill")).await.unwrap();
+    app.client
+        .categories()
+        .create(category("under-25"))
+        .await
+        .unwrap();
+    app.client
+        .categories()
+        .create(category("wounded-seriously-ill"))
+        .await
+        .unwrap();
     let x = proto::Exchange {
         title: "Stage 1 of exchange 66".into(),
         exchange_date: Some(date(2025, 7, 4)),
@@ -31,7 +39,13 @@ async fn exchanges_keep_every_field(backend: Backend) {
     let created = app.client.exchanges().create(x.clone()).await.unwrap();
     let got = app.client.exchanges().get(&created.id).await.unwrap();
     assert_eq!(got, created);
-    let proto::Exchange { id: _, create_time: _, update_time: _, etag: _, .. } = &got;
+    let proto::Exchange {
+        id: _,
+        create_time: _,
+        update_time: _,
+        etag: _,
+        ..
+    } = &got;
     let expected = proto::Exchange {
         id: got.id.clone(),
         create_time: got.create_time,
@@ -40,8 +54,15 @@ async fn exchanges_keep_every_field(backend: Backend) {
         ..x
     };
     assert_eq!(got, expected);
-    assert_eq!(got.announced_returned_count, None, "withheld counts stay unset");
-    assert_eq!(got.announced_handed_over_count, Some(0), "zero is not unset");
+    assert_eq!(
+        got.announced_returned_count, None,
+        "withheld counts stay unset"
+    );
+    assert_eq!(
+        got.announced_handed_over_count,
+        Some(0),
+        "zero is not unset"
+    );
 
     // A full replacement clears what it does not set.
     let replaced = app
@@ -75,7 +96,12 @@ async fn exchanges_keep_every_field(backend: Backend) {
 
 async fn exchanges_referenced_by_persons_cannot_be_deleted(backend: Backend) {
     let app = spawn_app(backend).await;
-    let x = app.client.exchanges().create(exchange("Stage", (2025, 7, 4))).await.unwrap();
+    let x = app
+        .client
+        .exchanges()
+        .create(exchange("Stage", (2025, 7, 4)))
+        .await
+        .unwrap();
     let p = app
         .client
         .persons()
@@ -85,7 +111,12 @@ async fn exchanges_referenced_by_persons_cannot_be_deleted(backend: Backend) {
         })
         .await
         .unwrap();
-    let err = app.client.exchanges().delete(&x.id, None).await.unwrap_err();
+    let err = app
+        .client
+        .exchanges()
+        .delete(&x.id, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::FailedPrecondition(_)), "{err:?}");
     assert_eq!(err.reason(), Some("EXCHANGE_IN_USE"));
     app.client.persons().delete(&p.id, None).await.unwrap();
@@ -94,7 +125,12 @@ async fn exchanges_referenced_by_persons_cannot_be_deleted(backend: Backend) {
 
 async fn categories_in_use_cannot_be_deleted(backend: Backend) {
     let app = spawn_app(backend).await;
-    let cat = app.client.categories().create(category("civilian")).await.unwrap();
+    let cat = app
+        .client
+        .categories()
+        .create(category("civilian"))
+        .await
+        .unwrap();
     let p = app
         .client
         .persons()
@@ -104,7 +140,12 @@ async fn categories_in_use_cannot_be_deleted(backend: Backend) {
         })
         .await
         .unwrap();
-    let err = app.client.categories().delete(&cat.id, None).await.unwrap_err();
+    let err = app
+        .client
+        .categories()
+        .delete(&cat.id, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::FailedPrecondition(_)), "{err:?}");
     assert_eq!(err.reason(), Some("CATEGORY_IN_USE"));
     app.client
@@ -120,8 +161,18 @@ async fn categories_in_use_cannot_be_deleted(backend: Backend) {
         .unwrap();
     app.client.categories().delete(&cat.id, None).await.unwrap();
 
-    let x = app.client.exchanges().create(exchange("S", (2025, 1, 1))).await.unwrap();
-    let cat = app.client.categories().create(category("civilian")).await.unwrap();
+    let x = app
+        .client
+        .exchanges()
+        .create(exchange("S", (2025, 1, 1)))
+        .await
+        .unwrap();
+    let cat = app
+        .client
+        .categories()
+        .create(category("civilian"))
+        .await
+        .unwrap();
     app.client
         .exchanges()
         .update(
@@ -134,6 +185,11 @@ async fn categories_in_use_cannot_be_deleted(backend: Backend) {
         )
         .await
         .unwrap();
-    let err = app.client.categories().delete(&cat.id, None).await.unwrap_err();
+    let err = app
+        .client
+        .categories()
+        .delete(&cat.id, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.reason(), Some("CATEGORY_IN_USE"));
 }

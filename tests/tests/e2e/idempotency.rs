@@ -11,8 +11,14 @@ async fn retries_with_the_same_request_id_create_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let rid = uuid::Uuid::new_v4().to_string();
     let c = app.client.categories();
-    let first = c.create_with_request_id(category("under-25"), &rid).await.unwrap();
-    let second = c.create_with_request_id(category("under-25"), &rid).await.unwrap();
+    let first = c
+        .create_with_request_id(category("under-25"), &rid)
+        .await
+        .unwrap();
+    let second = c
+        .create_with_request_id(category("under-25"), &rid)
+        .await
+        .unwrap();
     assert_eq!(first, second, "a retry returns the first result");
 
     let x1 = app
@@ -44,8 +50,18 @@ async fn retries_with_the_same_request_id_create_once(backend: Backend) {
     assert_eq!(p1, p2);
 
     let batch = vec![person("A", "One"), person("B", "Two")];
-    let b1 = app.client.persons().batch_create_with_request_id(batch.clone(), &rid).await.unwrap();
-    let b2 = app.client.persons().batch_create_with_request_id(batch, &rid).await.unwrap();
+    let b1 = app
+        .client
+        .persons()
+        .batch_create_with_request_id(batch.clone(), &rid)
+        .await
+        .unwrap();
+    let b2 = app
+        .client
+        .persons()
+        .batch_create_with_request_id(batch, &rid)
+        .await
+        .unwrap();
     assert_eq!(b1, b2);
 
     // Concurrent retries of one request still create once.
@@ -79,7 +95,13 @@ async fn retries_with_the_same_request_id_create_once(backend: Backend) {
         .unwrap();
     assert_eq!(page.items.len(), 4, "1 + 2 + 1 persons");
     assert_eq!(
-        app.client.categories().list_page(&ListQuery::new(), "").await.unwrap().items.len(),
+        app.client
+            .categories()
+            .list_page(&ListQuery::new(), "")
+            .await
+            .unwrap()
+            .items
+            .len(),
         1
     );
 }
@@ -87,7 +109,11 @@ async fn retries_with_the_same_request_id_create_once(backend: Backend) {
 async fn a_request_id_reused_for_another_request_is_rejected(backend: Backend) {
     let app = spawn_app(backend).await;
     let rid = uuid::Uuid::new_v4().to_string();
-    app.client.persons().create_with_request_id(person("Testenko", "Ivan"), &rid).await.unwrap();
+    app.client
+        .persons()
+        .create_with_request_id(person("Testenko", "Ivan"), &rid)
+        .await
+        .unwrap();
     let err = app
         .client
         .persons()
@@ -124,7 +150,12 @@ async fn retries_are_remembered_across_restarts(backend: Backend) {
     assert_eq!(again, created);
     let got = app.client.exchanges().get(&created.id).await.unwrap();
     assert_eq!(got, created, "data survives a restart");
-    let all = app.client.exchanges().list_page(&ListQuery::new(), "").await.unwrap();
+    let all = app
+        .client
+        .exchanges()
+        .list_page(&ListQuery::new(), "")
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 1);
     let _: proto::Exchange = got;
 }

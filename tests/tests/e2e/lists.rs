@@ -14,10 +14,28 @@ backend_tests!(
 
 /// A small synthetic roster: 24 persons over two exchanges and two categories.
 async fn roster(app: &TestApp) -> (Vec<proto::Person>, proto::Exchange, proto::Exchange) {
-    app.client.categories().create(category("under-25")).await.unwrap();
-    app.client.categories().create(category("civilian")).await.unwrap();
-    let a = app.client.exchanges().create(exchange("A", (2025, 7, 4))).await.unwrap();
-    let b = app.client.exchanges().create(exchange("B", (2024, 1, 1))).await.unwrap();
+    app.client
+        .categories()
+        .create(category("under-25"))
+        .await
+        .unwrap();
+    app.client
+        .categories()
+        .create(category("civilian"))
+        .await
+        .unwrap();
+    let a = app
+        .client
+        .exchanges()
+        .create(exchange("A", (2025, 7, 4)))
+        .await
+        .unwrap();
+    let b = app
+        .client
+        .exchanges()
+        .create(exchange("B", (2024, 1, 1)))
+        .await
+        .unwrap();
     let batch: Vec<proto::Person> = (0..24)
         .map(|i| {
             let civilian = i % 5 == 0;
@@ -70,11 +88,16 @@ async fn ids(app: &TestApp, filter: impl Into<String>) -> HashSet<String> {
 }
 
 fn expect(persons: &[proto::Person], keep: impl Fn(&proto::Person) -> bool) -> HashSet<String> {
-    persons.iter().filter(|p| keep(p)).map(|p| p.id.clone()).collect()
+    persons
+        .iter()
+        .filter(|p| keep(p))
+        .map(|p| p.id.clone())
+        .collect()
 }
 
 fn before(d: &Option<homecoming_client::Date>, (y, m, dd): (i32, i32, i32)) -> bool {
-    d.as_ref().is_some_and(|d| (d.year, d.month, d.day) < (y, m, dd))
+    d.as_ref()
+        .is_some_and(|d| (d.year, d.month, d.day) < (y, m, dd))
 }
 
 async fn filters_select_what_they_say(backend: Backend) {
@@ -102,7 +125,9 @@ async fn filters_select_what_they_say(backend: Backend) {
         ),
         (
             "status = RETURNED OR kind = CIVILIAN".into(),
-            expect(&persons, |p| p.status == returned || p.kind == proto::PersonKind::Civilian as i32),
+            expect(&persons, |p| {
+                p.status == returned || p.kind == proto::PersonKind::Civilian as i32
+            }),
         ),
         (
             "status = PERSON_STATUS_IN_CAPTIVITY AND -category_codes:\"civilian\"".into(),
@@ -110,10 +135,15 @@ async fn filters_select_what_they_say(backend: Backend) {
                 p.status != returned && !p.category_codes.iter().any(|c| c == "civilian")
             }),
         ),
-        (r#"exchange_id = """#.into(), expect(&persons, |p| p.exchange_id.is_empty())),
+        (
+            r#"exchange_id = """#.into(),
+            expect(&persons, |p| p.exchange_id.is_empty()),
+        ),
         (
             r#"family_name >= "Family12" given_name = "Ivan""#.into(),
-            expect(&persons, |p| p.family_name.as_str() >= "Family12" && p.given_name == "Ivan"),
+            expect(&persons, |p| {
+                p.family_name.as_str() >= "Family12" && p.given_name == "Ivan"
+            }),
         ),
         (
             "convicted_in_captivity = true".into(),
@@ -126,21 +156,30 @@ async fn filters_select_what_they_say(backend: Backend) {
         ("".into(), expect(&persons, |_| true)),
     ];
     for (filter, want) in cases {
-        assert!(!want.is_empty() || filter.contains("nothing"), "case selects something: {filter}");
+        assert!(
+            !want.is_empty() || filter.contains("nothing"),
+            "case selects something: {filter}"
+        );
         assert_eq!(ids(&app, filter.clone()).await, want, "filter {filter}");
     }
     // Exchanges and categories filter too.
     let xs = app
         .client
         .exchanges()
-        .list_page(&ListQuery::new().filter(r#"exchange_date >= "2025-01-01""#), "")
+        .list_page(
+            &ListQuery::new().filter(r#"exchange_date >= "2025-01-01""#),
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(xs.items.len(), 1);
     let cs = app
         .client
         .categories()
-        .list_page(&ListQuery::new().filter(r#"code = "civilian" AND kind = PRIORITY"#), "")
+        .list_page(
+            &ListQuery::new().filter(r#"code = "civilian" AND kind = PRIORITY"#),
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(cs.items.len(), 1);
@@ -150,7 +189,10 @@ async fn bad_filters_and_orderings_are_rejected_with_positions(backend: Backend)
     let app = spawn_app(backend).await;
     let p = app.client.persons();
     for (filter, needle) in [
-        ("nickname = \"x\"", "at position 1: unknown field `nickname`"),
+        (
+            "nickname = \"x\"",
+            "at position 1: unknown field `nickname`",
+        ),
         ("status = ", "at position 10"),
         ("status = HOME", "at position 10"),
         ("(status = RETURNED", "at position 19"),
@@ -162,10 +204,17 @@ async fn bad_filters_and_orderings_are_rejected_with_positions(backend: Backend)
             .list_page(&ListQuery::new().filter(filter), "")
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument { .. }), "{filter}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidArgument { .. }),
+            "{filter}: {err:?}"
+        );
         let v = &err.field_violations()[0];
         assert_eq!(v.field, "filter");
-        assert!(v.description.contains(needle), "{filter}: {}", v.description);
+        assert!(
+            v.description.contains(needle),
+            "{filter}: {}",
+            v.description
+        );
     }
     for order in ["nickname", "family_name sideways", "category_codes", "a,,b"] {
         let err = p
@@ -200,16 +249,26 @@ async fn orderings_sort_with_unset_values_last(backend: Backend) {
         }
         assert_eq!(set, sorted, "{order}");
         let first_unset = keys.iter().position(Option::is_none).unwrap();
-        assert!(keys[first_unset..].iter().all(Option::is_none), "unset last: {order}");
+        assert!(
+            keys[first_unset..].iter().all(Option::is_none),
+            "unset last: {order}"
+        );
     }
     let listed: Vec<proto::Person> = app
         .client
         .persons()
-        .list(ListQuery::new().order_by("family_name desc, given_name").page_size(3))
+        .list(
+            ListQuery::new()
+                .order_by("family_name desc, given_name")
+                .page_size(3),
+        )
         .try_collect()
         .await
         .unwrap();
-    let names: Vec<_> = listed.iter().map(|p| (p.family_name.clone(), p.given_name.clone())).collect();
+    let names: Vec<_> = listed
+        .iter()
+        .map(|p| (p.family_name.clone(), p.given_name.clone()))
+        .collect();
     let mut sorted = names.clone();
     sorted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     assert_eq!(names, sorted);
@@ -226,7 +285,12 @@ async fn pages_neither_repeat_nor_miss_while_rows_are_inserted(backend: Backend)
     let initial = app.client.persons().batch_create(initial).await.unwrap();
     let want: HashSet<String> = initial.iter().map(|p| p.id.clone()).collect();
 
-    for order in ["", "family_name desc", "capture_date", "capture_date desc, family_name"] {
+    for order in [
+        "",
+        "family_name desc",
+        "capture_date",
+        "capture_date desc, family_name",
+    ] {
         let writer = {
             let client = app.client.clone();
             tokio::spawn(async move {
@@ -246,7 +310,12 @@ async fn pages_neither_repeat_nor_miss_while_rows_are_inserted(backend: Backend)
         let mut seen = Vec::new();
         let mut pages = 0;
         loop {
-            let page = app.client.persons().list_page(&query, &token).await.unwrap();
+            let page = app
+                .client
+                .persons()
+                .list_page(&query, &token)
+                .await
+                .unwrap();
             assert!(page.items.len() <= 7);
             seen.extend(page.items.into_iter().map(|p| p.id));
             pages += 1;
@@ -278,16 +347,25 @@ async fn page_tokens_are_bound_to_their_query(backend: Backend) {
             .order_by("family_name")
             .page_size(2),
     ] {
-        let err = p.list_page(&other, &first.next_page_token).await.unwrap_err();
+        let err = p
+            .list_page(&other, &first.next_page_token)
+            .await
+            .unwrap_err();
         assert_eq!(err.field_violations()[0].field, "page_token");
     }
     // A different page size is fine (AIP-158).
-    let next = p.list_page(&q.clone().page_size(3), &first.next_page_token).await.unwrap();
+    let next = p
+        .list_page(&q.clone().page_size(3), &first.next_page_token)
+        .await
+        .unwrap();
     assert_eq!(next.items.len(), 3);
     let err = p.list_page(&q, "not-a-token").await.unwrap_err();
     assert_eq!(err.field_violations()[0].field, "page_token");
     // Page size 0 is 50, above 1000 is 1000.
-    let all = p.list_page(&ListQuery::new().page_size(5000), "").await.unwrap();
+    let all = p
+        .list_page(&ListQuery::new().page_size(5000), "")
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 24);
     assert!(all.next_page_token.is_empty());
 }

@@ -10,8 +10,17 @@ backend_tests!(
 
 async fn persons_keep_every_field_and_derive_age_and_days(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.client.categories().create(category("under-25")).await.unwrap();
-    let x = app.client.exchanges().create(exchange("Stage", (2025, 7, 4))).await.unwrap();
+    app.client
+        .categories()
+        .create(category("under-25"))
+        .await
+        .unwrap();
+    let x = app
+        .client
+        .exchanges()
+        .create(exchange("Stage", (2025, 7, 4)))
+        .await
+        .unwrap();
     let p = proto::Person {
         kind: proto::PersonKind::Military as i32,
         family_name: "Вигаданенко".into(),
@@ -59,7 +68,12 @@ async fn persons_keep_every_field_and_derive_age_and_days(backend: Backend) {
 
 async fn derived_figures_follow_the_exchange_date(backend: Backend) {
     let app = spawn_app(backend).await;
-    let x = app.client.exchanges().create(exchange("Stage", (2025, 7, 4))).await.unwrap();
+    let x = app
+        .client
+        .exchanges()
+        .create(exchange("Stage", (2025, 7, 4)))
+        .await
+        .unwrap();
     let p = app
         .client
         .persons()
@@ -88,14 +102,24 @@ async fn derived_figures_follow_the_exchange_date(backend: Backend) {
     assert_eq!(p.age_at_return, Some(60));
     assert_eq!(p.days_in_captivity, Some(185));
 
-    let unknown = app.client.persons().create(person("Testenko", "Taras")).await.unwrap();
-    assert_eq!((unknown.age_at_return, unknown.days_in_captivity), (None, None));
+    let unknown = app
+        .client
+        .persons()
+        .create(person("Testenko", "Taras"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (unknown.age_at_return, unknown.days_in_captivity),
+        (None, None)
+    );
 }
 
 async fn batch_create_is_atomic_and_ordered(backend: Backend) {
     let app = spawn_app(backend).await;
     let persons = app.client.persons();
-    let batch: Vec<_> = (0..300).map(|i| person(&format!("Batchenko{i:03}"), "Ivan")).collect();
+    let batch: Vec<_> = (0..300)
+        .map(|i| person(&format!("Batchenko{i:03}"), "Ivan"))
+        .collect();
     let created = persons.batch_create(batch).await.unwrap();
     assert_eq!(created.len(), 300);
     for (i, p) in created.iter().enumerate() {
@@ -104,10 +128,18 @@ async fn batch_create_is_atomic_and_ordered(backend: Backend) {
     }
     let count_before = count(&app).await;
 
-    let mut bad = vec![person("Good", "One"), person("", "Two"), person("Good", "Three")];
+    let mut bad = vec![
+        person("Good", "One"),
+        person("", "Two"),
+        person("Good", "Three"),
+    ];
     bad[2].category_codes = vec!["no-such-code".into()];
     let err = persons.batch_create(bad).await.unwrap_err();
-    let fields: Vec<_> = err.field_violations().iter().map(|v| v.field.as_str()).collect();
+    let fields: Vec<_> = err
+        .field_violations()
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
     assert_eq!(fields, ["requests[1].person.family_name"]);
 
     // Reference errors name the entry too, and nothing of the batch is written.
@@ -115,9 +147,19 @@ async fn batch_create_is_atomic_and_ordered(backend: Backend) {
     refs[1].category_codes = vec!["no-such-code".into()];
     refs[0].exchange_id = uuid::Uuid::now_v7().to_string();
     let err = persons.batch_create(refs).await.unwrap_err();
-    let mut fields: Vec<_> = err.field_violations().iter().map(|v| v.field.clone()).collect();
+    let mut fields: Vec<_> = err
+        .field_violations()
+        .iter()
+        .map(|v| v.field.clone())
+        .collect();
     fields.sort();
-    assert_eq!(fields, ["requests[0].person.exchange_id", "requests[1].person.category_codes[0]"]);
+    assert_eq!(
+        fields,
+        [
+            "requests[0].person.exchange_id",
+            "requests[1].person.category_codes[0]"
+        ]
+    );
     assert_eq!(count(&app).await, count_before);
 
     let too_many: Vec<_> = (0..1001).map(|i| person(&format!("P{i}"), "X")).collect();
@@ -142,7 +184,12 @@ async fn count(app: &homecoming_tests::TestApp) -> usize {
 
 async fn aftercare_steps_update_one_at_a_time(backend: Backend) {
     let app = spawn_app(backend).await;
-    let p = app.client.persons().create(person("Testenko", "Ivan")).await.unwrap();
+    let p = app
+        .client
+        .persons()
+        .create(person("Testenko", "Ivan"))
+        .await
+        .unwrap();
     let updated = app
         .client
         .persons()
@@ -179,7 +226,11 @@ async fn aftercare_steps_update_one_at_a_time(backend: Backend) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }));
-    assert!(err.field_violations()[0].description.contains("output only"));
+    assert!(
+        err.field_violations()[0]
+            .description
+            .contains("output only")
+    );
 
     // Clearing a required field through the mask is rejected, naming the field.
     let err = app

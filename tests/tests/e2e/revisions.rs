@@ -82,7 +82,10 @@ async fn concurrent_writers_get_gap_free_revisions_in_commit_order(backend: Back
     assert!(samples > 0);
     assert_eq!(count, 200);
     assert_eq!(all.len(), 200, "no revision handed out twice");
-    assert_eq!(all.iter().copied().collect::<Vec<_>>(), (1..=200).collect::<Vec<i64>>());
+    assert_eq!(
+        all.iter().copied().collect::<Vec<_>>(),
+        (1..=200).collect::<Vec<i64>>()
+    );
     let end = app
         .client
         .persons()
@@ -93,7 +96,17 @@ async fn concurrent_writers_get_gap_free_revisions_in_commit_order(backend: Back
     assert_eq!(end, 200);
 
     // A rejected write takes no revision.
-    let _ = app.client.persons().create(person("", "")).await.unwrap_err();
-    let c = app.client.categories().create(category("after")).await.unwrap();
+    let _ = app
+        .client
+        .persons()
+        .create(person("", ""))
+        .await
+        .unwrap_err();
+    let c = app
+        .client
+        .categories()
+        .create(category("after"))
+        .await
+        .unwrap();
     assert_eq!(c.etag, "r201");
 }

@@ -1,12 +1,18 @@
 use homecoming_tests::{Backend, backend_tests, spawn_app};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 backend_tests!(health_reports_serving_and_shutdown_is_graceful);
 
 async fn health_reports_serving_and_shutdown_is_graceful(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let mut health = HealthClient::new(app.client.channel());
-    for service in ["", "homecoming.v1.PersonService", "homecoming.v1.CategoryService"] {
+    for service in [
+        "",
+        "homecoming.v1.PersonService",
+        "homecoming.v1.CategoryService",
+    ] {
         let r = health
             .check(HealthCheckRequest {
                 service: service.into(),

@@ -19,14 +19,21 @@ fn times(t: &mut TableCreateStatement) -> &mut TableCreateStatement {
 
 fn index(table: &str, cols: &[&str]) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("idx_{table}_{}", cols.join("_"))).table(Alias::new(table));
+    i.name(format!("idx_{table}_{}", cols.join("_")))
+        .table(Alias::new(table));
     for c in cols {
         i.col(Alias::new(*c));
     }
     i.to_owned()
 }
 
-fn fk(from: &str, col: &str, to: &str, to_col: &str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+fn fk(
+    from: &str,
+    col: &str,
+    to: &str,
+    to_col: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{col}"))
         .from(Alias::new(from), Alias::new(col))
@@ -116,7 +123,13 @@ impl MigrationTrait for Migration {
             .col(integer("aftercare_rehabilitation"))
             .col(integer("aftercare_payments"))
             .col(text("notes"))
-            .foreign_key(&mut fk("persons", "exchange_id", "exchanges", "id", ForeignKeyAction::Restrict));
+            .foreign_key(&mut fk(
+                "persons",
+                "exchange_id",
+                "exchanges",
+                "id",
+                ForeignKeyAction::Restrict,
+            ));
         m.create_table(times(&mut t).to_owned()).await?;
 
         for (table, owner, owner_table) in [
@@ -129,12 +142,25 @@ impl MigrationTrait for Migration {
                     .col(string(owner))
                     .col(string("category_code"))
                     .primary_key(Index::create().col(Alias::new(owner)).col("category_code"))
-                    .foreign_key(&mut fk(table, owner, owner_table, "id", ForeignKeyAction::Cascade))
-                    .foreign_key(&mut fk(table, "category_code", "categories", "code", ForeignKeyAction::Restrict))
+                    .foreign_key(&mut fk(
+                        table,
+                        owner,
+                        owner_table,
+                        "id",
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut fk(
+                        table,
+                        "category_code",
+                        "categories",
+                        "code",
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-            m.create_index(index(table, &["category_code", owner])).await?;
+            m.create_index(index(table, &["category_code", owner]))
+                .await?;
         }
 
         // AIP-155 request ids: the first response of each (method, request_id), kept so that a
@@ -167,7 +193,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("change_log", &["resource_type", "resource_id"])).await?;
+        m.create_index(index("change_log", &["resource_type", "resource_id"]))
+            .await?;
 
         // Keyset pagination orders by (key, id): each filterable or sortable column gets an
         // index that ends in id, so a deep page costs what the first page costs.
