@@ -44,6 +44,13 @@ pub fn field(name: impl Into<String>) -> Field {
     Field(name.into())
 }
 
+/// Name search: persons with a family, given or patronymic name starting with each word of
+/// `prefix`, in Cyrillic or Latin (official transliteration): `name("Шевч")` also finds
+/// "Shevchenko".
+pub fn name(prefix: &str) -> Filter {
+    field("name").has(prefix)
+}
+
 /// A value on the right of a comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Literal(String);

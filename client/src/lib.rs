@@ -427,6 +427,19 @@ handle!(
     delete_person / DeletePersonRequest,
 );
 
+impl Exchanges {
+    /// What the records of one exchange say (counts by service, region, rank, category, ages,
+    /// time in captivity, aftercare), computed by the server at one revision.
+    pub async fn summary(&self, id: &str) -> Result<proto::ExchangeSummary, Error> {
+        let r = self
+            .inner
+            .clone()
+            .get_exchange_summary(proto::GetExchangeSummaryRequest { id: id.to_owned() })
+            .await?;
+        Ok(r.into_inner())
+    }
+}
+
 impl Persons {
     /// Creates up to 1000 persons atomically (all or none), results in input order.
     pub async fn batch_create(

@@ -19,6 +19,18 @@ use crate::{
     store::{Store, StoreOptions},
 };
 
+/// Opens (creating and migrating as needed) the database the configuration names.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        max_connections: config.db_max_connections,
+        sqlite_synchronous_full: config.sqlite_synchronous == SqliteSynchronous::Full,
+        ..StoreOptions::default()
+    };
+    Store::open(&config.database_url, &options)
+        .await
+        .context("opening the database")
+}
+
 pub struct App {
     config: Config,
     listener: TcpListener,
@@ -29,14 +41,7 @@ pub struct App {
 impl App {
     /// Opens the database (creating and migrating it as needed) and binds the listen address.
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let options = StoreOptions {
-            max_connections: config.db_max_connections,
-            sqlite_synchronous_full: config.sqlite_synchronous == SqliteSynchronous::Full,
-            ..StoreOptions::default()
-        };
-        let store = Store::open(&config.database_url, &options)
-            .await
-            .context("opening the database")?;
+        let store = open_store(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

@@ -85,6 +85,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Load the demo data (the 4 July 2025 exchange stage and a synthetic roster) and exit.
+    /// Running it again changes nothing.
+    DemoData,
 }
 
 impl Config {

@@ -10,11 +10,13 @@
 //! - [`domain`]: plain types and rules (validation, update masks, filter and order syntax).
 //!   Knows nothing of gRPC or the database.
 //! - [`store`]: the only sea-orm code: entities, migrations, queries, mutations, change log.
+//! - [`demo`]: the demo dataset (`homecoming-server demo-data`): synthetic, idempotent.
 //! - [`grpc`]: thin adapters, one file per service: convert, validate, call the store, convert
 //!   back; `grpc::status` is the one mapping from [`domain::Error`] to `tonic::Status`.
 
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod store;

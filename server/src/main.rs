@@ -4,6 +4,7 @@
 use clap::Parser;
 use homecoming_server::{
     App,
+    app::open_store,
     config::{Command, Config},
     telemetry,
 };
@@ -14,13 +15,21 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     match config.command {
         Some(Command::Migrate) => {
-            let app = App::build(Config {
-                listen: "127.0.0.1:0".parse()?,
-                ..config
-            })
-            .await?;
+            let store = open_store(&config).await?;
             tracing::info!("migrations applied");
-            app.store().clone().close().await;
+            store.close().await;
+            Ok(())
+        }
+        Some(Command::DemoData) => {
+            let store = open_store(&config).await?;
+            let loaded = homecoming_server::demo::load(&store).await?;
+            tracing::info!(
+                exchange_id = %loaded.exchange_id,
+                persons = loaded.persons,
+                "demo data loaded"
+            );
+            println!("{}", loaded.exchange_id);
+            store.close().await;
             Ok(())
         }
         Some(Command::Serve) | None => {

@@ -587,6 +587,29 @@ mod tests {
     }
 
     #[test]
+    fn random_input_never_panics() {
+        // A tiny deterministic generator over the characters that matter to the grammar.
+        let alphabet: Vec<char> = "ab_ .:=!<>()\"'\\-1 ANDORNOTШ\t".chars().collect();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let len = (state % 24) as usize;
+            let mut s = String::new();
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            if let Err(e) = parse(&s) {
+                assert!(
+                    e.position >= 1 && e.position <= s.chars().count() + 1,
+                    "{s:?}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn absurdly_deep_or_long_filters_are_rejected() {
         let deep = format!("{}a = 1{}", "(".repeat(40), ")".repeat(40));
         assert!(error(&deep).message.contains("nested"));

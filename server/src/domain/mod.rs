@@ -7,7 +7,9 @@ mod error;
 pub mod filter;
 pub mod mask;
 pub mod order;
+pub mod summary;
 mod text;
+pub mod translit;
 
 pub mod category;
 pub mod exchange;

@@ -10,6 +10,7 @@ use prost_types::Timestamp;
 use crate::domain::{
     Aftercare, Category, CategoryFields, Exchange, ExchangeFields, Meta, Person, PersonFields,
     Violations, WireEnum, parse_id,
+    summary::{ExchangeSummary, KeyCount, Share},
 };
 
 /// An incoming resource: its writable fields, and the id and etag it names (for Update).
@@ -334,5 +335,75 @@ pub fn person_out(p: Person) -> pb::Person {
         notes,
         age_at_return: p.derived.age_at_return,
         days_in_captivity: p.derived.days_in_captivity,
+    }
+}
+
+fn counts_out(v: Vec<KeyCount>) -> Vec<pb::KeyCount> {
+    v.into_iter()
+        .map(|KeyCount { key, count }| pb::KeyCount { key, count })
+        .collect()
+}
+
+fn share_out(s: Share) -> Option<pb::ShareCount> {
+    Some(pb::ShareCount {
+        count: s.count,
+        share: s.share,
+    })
+}
+
+pub fn summary_out(s: ExchangeSummary) -> pb::ExchangeSummary {
+    let ExchangeSummary {
+        exchange_id,
+        title,
+        exchange_date,
+        revision,
+        persons_linked,
+        announced_returned_count,
+        announced_handed_over_count,
+        by_kind,
+        by_service,
+        by_rank_group,
+        by_capture_region,
+        by_category,
+        by_sex,
+        by_status,
+        by_capture_year,
+        convicted_in_captivity,
+        dates,
+        medical_examination,
+        rehabilitation,
+        payments,
+    } = s;
+    pb::ExchangeSummary {
+        exchange_id,
+        title,
+        exchange_date: date_out(exchange_date),
+        revision,
+        persons_linked,
+        announced_returned_count,
+        announced_handed_over_count,
+        by_kind: counts_out(by_kind),
+        by_service: counts_out(by_service),
+        by_rank_group: counts_out(by_rank_group),
+        by_capture_region: counts_out(by_capture_region),
+        by_category: counts_out(by_category),
+        by_sex: counts_out(by_sex),
+        by_status: counts_out(by_status),
+        by_capture_year: counts_out(by_capture_year),
+        convicted_in_captivity,
+        youngest_age: dates.youngest_age,
+        oldest_age: dates.oldest_age,
+        age_unknown: dates.age_unknown,
+        days_in_captivity_min: dates.days_min,
+        days_in_captivity_median: dates.days_median,
+        days_in_captivity_max: dates.days_max,
+        capture_date_unknown: dates.capture_date_unknown,
+        held_over_1_year: share_out(dates.held_over_1_year),
+        held_over_2_years: share_out(dates.held_over_2_years),
+        held_over_3_years: share_out(dates.held_over_3_years),
+        captured_in_2022: share_out(dates.captured_in_2022),
+        medical_examination: counts_out(medical_examination),
+        rehabilitation: counts_out(rehabilitation),
+        payments: counts_out(payments),
     }
 }

@@ -102,6 +102,15 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(convert::exchange_out(updated)))
     }
 
+    async fn get_exchange_summary(
+        &self,
+        request: Request<pb::GetExchangeSummaryRequest>,
+    ) -> Result<Response<pb::ExchangeSummary>, Status> {
+        let id = parse_id("id", &request.into_inner().id)?;
+        let summary = self.store.exchange_summary(&id).await?;
+        Ok(Response::new(convert::summary_out(summary)))
+    }
+
     async fn delete_exchange(
         &self,
         request: Request<pb::DeleteExchangeRequest>,

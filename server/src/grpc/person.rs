@@ -79,11 +79,8 @@ impl PersonService for PersonApi {
                     requests.len()
                 ),
             );
-            return Err(v
-                .finish(())
-                .err()
-                .unwrap_or_else(|| Error::invalid("requests", "too many"))
-                .into());
+            // Not worth validating what will not be written.
+            return Err(Error::InvalidArgument(v.into_vec()).into());
         }
         let mut batch = Vec::with_capacity(requests.len());
         for (i, r) in requests.into_iter().enumerate() {

@@ -22,7 +22,6 @@ pub const RESOURCE: Resource = Resource {
         Field::new("id", FieldType::Id),
         Field::new("code", FieldType::Text),
         Field::new("title", FieldType::Text),
-        Field::new("description", FieldType::Text),
         Field::new("kind", enum_type::<CategoryKind>()),
         Field::new("create_time", FieldType::Time),
         Field::new("update_time", FieldType::Time),

@@ -58,10 +58,21 @@ pub async fn insert(
     owner: &str,
     rows: &[(&str, &str)],
 ) -> Result<(), Error> {
+    insert_pairs(w, table, [owner, "category_code"], rows).await
+}
+
+/// Inserts two-column rows with multi-row statements (chunks stay under SQLite's parameter
+/// limit).
+pub async fn insert_pairs(
+    w: &Write,
+    table: &str,
+    columns: [&str; 2],
+    rows: &[(&str, &str)],
+) -> Result<(), Error> {
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert();
         q.into_table(Alias::new(table))
-            .columns([Alias::new(owner), Alias::new("category_code")]);
+            .columns(columns.map(Alias::new));
         for (id, code) in chunk {
             q.values([(*id).into(), (*code).into()])
                 .map_err(|e| Error::Internal(e.to_string()))?;
@@ -79,13 +90,24 @@ pub async fn replace(
     id: &str,
     codes: &[String],
 ) -> Result<(), Error> {
+    replace_pairs(w, table, [owner, "category_code"], id, codes).await
+}
+
+/// Replaces the rows `(id, value)` of one owner.
+pub async fn replace_pairs(
+    w: &Write,
+    table: &str,
+    columns: [&str; 2],
+    id: &str,
+    values: &[String],
+) -> Result<(), Error> {
     let delete = Query::delete()
         .from_table(Alias::new(table))
-        .and_where(Expr::col(Alias::new(owner)).eq(id))
+        .and_where(Expr::col(Alias::new(columns[0])).eq(id))
         .to_owned();
     w.execute(&delete).await?;
-    let rows: Vec<(&str, &str)> = codes.iter().map(|c| (id, c.as_str())).collect();
-    insert(w, table, owner, &rows).await
+    let rows: Vec<(&str, &str)> = values.iter().map(|c| (id, c.as_str())).collect();
+    insert_pairs(w, table, columns, &rows).await
 }
 
 /// Whether any row of `table` has `column = value`.

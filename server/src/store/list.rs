@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{
     Code, Error, WireEnum,
     filter::{self, Comparison, FilterError, Op},
-    order, page_size,
+    order, page_size, translit,
 };
 
 /// A List request, as the store takes it.
@@ -54,6 +54,19 @@ pub enum FieldType {
         link_table: &'static str,
         owner: &'static str,
     },
+    /// Name search over normalised name keys (`domain::translit`): `name:"Шевч"` matches a
+    /// family, given or patronymic name starting so, in Cyrillic or Latin; only `:` applies.
+    NameKeys {
+        table: &'static str,
+        owner: &'static str,
+    },
+}
+
+impl FieldType {
+    /// Fields that are sets rather than values: filterable with `:`, not sortable.
+    fn is_set(self) -> bool {
+        matches!(self, FieldType::Codes { .. } | FieldType::NameKeys { .. })
+    }
 }
 
 /// A field a filter or ordering may name.
@@ -116,7 +129,7 @@ impl Resource {
     fn field_names(&self, sortable: bool) -> String {
         self.fields
             .iter()
-            .filter(|f| !sortable || !matches!(f.ty, FieldType::Codes { .. }))
+            .filter(|f| !sortable || !f.ty.is_set())
             .map(|f| f.name)
             .collect::<Vec<_>>()
             .join(", ")
@@ -192,6 +205,42 @@ impl Resource {
                 .and_where(Expr::col((link, Alias::new("category_code"))).eq(code.into_string()))
                 .to_owned();
             return Ok(Expr::exists(sub));
+        }
+        if let FieldType::NameKeys { table, owner } = field.ty {
+            if c.op != Op::Has {
+                return Err(FilterError::at(
+                    c.field_pos,
+                    format!("search names with `{}:\"prefix\"`", field.name),
+                ));
+            }
+            let keys = translit::name_keys(raw);
+            if keys.is_empty() {
+                return Err(at_value(
+                    "a name search needs at least one letter or digit".into(),
+                ));
+            }
+            // Every word of the query must start some name of the person.
+            let t = Alias::new(table);
+            let mut all: Option<Expr> = None;
+            for key in keys {
+                let upper = format!("{key}~");
+                let sub = Query::select()
+                    .expr(Expr::val(1))
+                    .from(t.clone())
+                    .and_where(
+                        Expr::col((t.clone(), Alias::new(owner)))
+                            .equals((Alias::new(self.table), Alias::new("id"))),
+                    )
+                    .and_where(Expr::col((t.clone(), Alias::new("key"))).gte(key))
+                    .and_where(Expr::col((t.clone(), Alias::new("key"))).lt(upper))
+                    .to_owned();
+                let e = Expr::exists(sub);
+                all = Some(match all {
+                    None => e,
+                    Some(a) => a.and(e),
+                });
+            }
+            return all.ok_or_else(|| at_value("empty name".into()));
         }
         if c.op == Op::Has {
             return Err(FilterError::at(
@@ -271,7 +320,7 @@ impl Resource {
                     .to_string()
                     .into()
             }
-            FieldType::Codes { .. } => unreachable_codes()?,
+            FieldType::Codes { .. } | FieldType::NameKeys { .. } => unreachable_codes()?,
         };
         let cmp = match c.op {
             Op::Eq => col.clone().eq(value),
@@ -296,7 +345,7 @@ impl Resource {
         for k in keys {
             let field = self
                 .field(&k.field)
-                .filter(|f| !matches!(f.ty, FieldType::Codes { .. }))
+                .filter(|f| !f.ty.is_set())
                 .ok_or_else(|| {
                     Error::invalid(
                         "order_by",

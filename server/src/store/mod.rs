@@ -19,6 +19,7 @@ mod links;
 mod list;
 mod migration;
 mod persons;
+mod summary;
 mod write;
 
 use std::time::Duration;

@@ -8,7 +8,10 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait};
 use super::{
     Page, Store,
     categories::{check_etag, micros, time},
-    entity::{category_link::PERSON_CATEGORIES, person},
+    entity::{
+        category_link::{NAME_KEY_COLUMNS, PERSON_CATEGORIES, PERSON_NAME_KEYS},
+        person,
+    },
     exchanges::{self, json_list},
     links,
     list::{Field, FieldType, ListQuery, Resource, enum_type},
@@ -16,7 +19,7 @@ use super::{
 };
 use crate::domain::{
     Aftercare, CareStatus, Error, Meta, Person, PersonFields, PersonKind, PersonStatus, RankGroup,
-    ResourceType, ServiceBranch, Sex, Violations, WireEnum, mask, new_id,
+    ResourceType, ServiceBranch, Sex, Violations, WireEnum, mask, new_id, translit,
 };
 
 pub const RESOURCE: Resource = Resource {
@@ -46,6 +49,13 @@ pub const RESOURCE: Resource = Resource {
             "category_codes",
             FieldType::Codes {
                 link_table: PERSON_CATEGORIES,
+                owner: "person_id",
+            },
+        ),
+        Field::new(
+            "name",
+            FieldType::NameKeys {
+                table: PERSON_NAME_KEYS,
                 owner: "person_id",
             },
         ),
@@ -147,6 +157,15 @@ impl Store {
             })
             .collect();
         links::insert(&w, PERSON_CATEGORIES, "person_id", &rows).await?;
+        let keys: Vec<(&str, Vec<String>)> = persons
+            .iter()
+            .map(|p| (p.meta.id.as_str(), name_keys(&p.fields)))
+            .collect();
+        let rows: Vec<(&str, &str)> = keys
+            .iter()
+            .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, k.as_str())))
+            .collect();
+        links::insert_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, &rows).await?;
         for p in &persons {
             w.log(ResourceType::Person, &p.meta.id, Operation::Created, p)?;
         }
@@ -191,6 +210,7 @@ impl Store {
             return Ok(current);
         }
         let codes_changed = fields.category_codes != current.fields.category_codes;
+        let names_changed = name_keys(&fields) != name_keys(&current.fields);
         let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
         let exchange_date = fields
             .exchange_id
@@ -219,6 +239,10 @@ impl Store {
             )
             .await?;
         }
+        if names_changed {
+            let keys = name_keys(&p.fields);
+            links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &keys).await?;
+        }
         w.log(ResourceType::Person, id, Operation::Updated, &p)?;
         w.commit().await?;
         Ok(p)
@@ -229,6 +253,7 @@ impl Store {
         let current = find(&w.txn, id).await?;
         check_etag(&current.meta, etag, "person")?;
         links::replace(&w, PERSON_CATEGORIES, "person_id", id, &[]).await?;
+        links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &[]).await?;
         person::Entity::delete_by_id(id).exec(&w.txn).await?;
         w.log(ResourceType::Person, id, Operation::Deleted, &current)?;
         w.commit().await
@@ -303,6 +328,10 @@ async fn with_derived<C: ConnectionTrait>(
             })
         })
         .collect()
+}
+
+fn name_keys(f: &PersonFields) -> Vec<String> {
+    translit::person_keys(&f.family_name, &f.given_name, &f.patronymic)
 }
 
 fn to_model(p: &Person) -> Result<person::Model, Error> {

@@ -9,3 +9,4 @@ mod lists;
 mod persons;
 mod revisions;
 mod server;
+mod summary;

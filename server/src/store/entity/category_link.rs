@@ -4,3 +4,7 @@
 
 pub const EXCHANGE_CATEGORIES: &str = "exchange_categories";
 pub const PERSON_CATEGORIES: &str = "person_categories";
+
+/// Normalised name keys of persons (name search), same shape: `(person_id, key)`.
+pub const PERSON_NAME_KEYS: &str = "person_name_keys";
+pub const NAME_KEY_COLUMNS: [&str; 2] = ["person_id", "key"];

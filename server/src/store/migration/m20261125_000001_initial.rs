@@ -197,7 +197,8 @@ impl MigrationTrait for Migration {
             .await?;
 
         // Keyset pagination orders by (key, id): each filterable or sortable column gets an
-        // index that ends in id, so a deep page costs what the first page costs.
+        // index that ends in id, so a deep page costs what the first page costs. (Long text —
+        // descriptions, notes — is neither filterable nor indexed.)
         for (table, col) in [
             ("categories", "kind"),
             ("categories", "title"),
@@ -206,9 +207,24 @@ impl MigrationTrait for Migration {
             ("exchanges", "exchange_date"),
             ("exchanges", "status"),
             ("exchanges", "exchange_number"),
+            ("exchanges", "stage_number"),
             ("exchanges", "title"),
+            ("exchanges", "framework"),
+            ("exchanges", "counterparty"),
+            ("exchanges", "location"),
+            ("exchanges", "announced_returned_count"),
+            ("exchanges", "announced_handed_over_count"),
             ("exchanges", "create_time"),
             ("exchanges", "update_time"),
+            ("persons", "patronymic"),
+            ("persons", "place_of_birth"),
+            ("persons", "citizenship"),
+            ("persons", "rank"),
+            ("persons", "unit"),
+            ("persons", "convicted_in_captivity"),
+            ("persons", "aftercare_medical_examination"),
+            ("persons", "aftercare_rehabilitation"),
+            ("persons", "aftercare_payments"),
             ("persons", "exchange_id"),
             ("persons", "family_name"),
             ("persons", "given_name"),
