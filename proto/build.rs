@@ -9,6 +9,8 @@ const PROTOS: &[&str] = &[
     "homecoming/v1/category.proto",
     "homecoming/v1/exchange.proto",
     "homecoming/v1/person.proto",
+    "homecoming/v1/figures.proto",
+    "homecoming/v1/registry.proto",
     // Not used by the Rust code (tonic-types has these); compiled so that reflection can
     // describe error details to grpcurl.
     "google/rpc/error_details.proto",

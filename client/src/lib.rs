@@ -41,7 +41,7 @@ use std::time::Duration;
 use futures::{Stream, TryStreamExt, stream};
 use homecoming_proto::v1::{
     category_service_client::CategoryServiceClient, exchange_service_client::ExchangeServiceClient,
-    person_service_client::PersonServiceClient,
+    person_service_client::PersonServiceClient, registry_service_client::RegistryServiceClient,
 };
 use prost_types::FieldMask;
 use tonic::transport::{Channel, Endpoint};
@@ -138,6 +138,9 @@ impl ClientBuilder {
                     .max_encoding_message_size(n),
                 retries: self.create_retries,
             },
+            registry: RegistryServiceClient::new(channel.clone())
+                .max_decoding_message_size(n)
+                .max_encoding_message_size(n),
             channel,
         }
     }
@@ -150,6 +153,7 @@ pub struct Client {
     categories: Categories,
     exchanges: Exchanges,
     persons: Persons,
+    registry: RegistryServiceClient<Channel>,
 }
 
 impl Client {
@@ -174,6 +178,24 @@ impl Client {
 
     pub fn persons(&self) -> &Persons {
         &self.persons
+    }
+
+    /// Figures across the exchanges dated from `start` to `end` (inclusive; `None`: open), per
+    /// year and per exchange, and person figures over everyone returned in them.
+    pub async fn statistics(
+        &self,
+        start: Option<Date>,
+        end: Option<Date>,
+    ) -> Result<proto::Statistics, Error> {
+        let r = self
+            .registry
+            .clone()
+            .get_statistics(proto::GetStatisticsRequest {
+                start_date: start,
+                end_date: end,
+            })
+            .await?;
+        Ok(r.into_inner())
     }
 
     /// The underlying channel, for services this crate does not wrap (e.g. health).

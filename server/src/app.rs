@@ -7,7 +7,7 @@ use std::{future::Future, net::SocketAddr};
 use anyhow::Context;
 use homecoming_proto::v1::{
     category_service_server::CategoryServiceServer, exchange_service_server::ExchangeServiceServer,
-    person_service_server::PersonServiceServer,
+    person_service_server::PersonServiceServer, registry_service_server::RegistryServiceServer,
 };
 use tokio::net::TcpListener;
 use tonic::transport::{Server, server::TcpIncoming};
@@ -15,7 +15,9 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::{
     config::{Config, SqliteSynchronous},
-    grpc::{category::CategoryApi, exchange::ExchangeApi, person::PersonApi},
+    grpc::{
+        category::CategoryApi, exchange::ExchangeApi, person::PersonApi, registry::RegistryApi,
+    },
     store::{Store, StoreOptions},
 };
 
@@ -89,6 +91,9 @@ impl App {
             .set_serving::<ExchangeServiceServer<ExchangeApi>>()
             .await;
         health.set_serving::<PersonServiceServer<PersonApi>>().await;
+        health
+            .set_serving::<RegistryServiceServer<RegistryApi>>()
+            .await;
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -108,6 +113,7 @@ impl App {
                 "homecoming.v1.CategoryService",
                 "homecoming.v1.ExchangeService",
                 "homecoming.v1.PersonService",
+                "homecoming.v1.RegistryService",
             ] {
                 draining_health
                     .set_service_status(name, tonic_health::ServingStatus::NotServing)
@@ -141,6 +147,11 @@ impl App {
             )
             .add_service(
                 PersonServiceServer::new(PersonApi::new(store.clone()))
+                    .max_decoding_message_size(max_msg)
+                    .max_encoding_message_size(max_msg),
+            )
+            .add_service(
+                RegistryServiceServer::new(RegistryApi::new(store.clone()))
                     .max_decoding_message_size(max_msg)
                     .max_encoding_message_size(max_msg),
             )

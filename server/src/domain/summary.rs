@@ -22,15 +22,10 @@ pub struct Share {
     pub share: f64,
 }
 
+/// Figures over a set of persons (one exchange's, or everyone returned in a period).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExchangeSummary {
-    pub exchange_id: String,
-    pub title: String,
-    pub exchange_date: Option<NaiveDate>,
-    pub revision: i64,
-    pub persons_linked: i64,
-    pub announced_returned_count: Option<i32>,
-    pub announced_handed_over_count: Option<i32>,
+pub struct Figures {
+    pub persons: i64,
     pub by_kind: Vec<KeyCount>,
     pub by_service: Vec<KeyCount>,
     pub by_rank_group: Vec<KeyCount>,
@@ -44,6 +39,68 @@ pub struct ExchangeSummary {
     pub medical_examination: Vec<KeyCount>,
     pub rehabilitation: Vec<KeyCount>,
     pub payments: Vec<KeyCount>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExchangeSummary {
+    pub exchange_id: String,
+    pub title: String,
+    pub exchange_date: Option<NaiveDate>,
+    pub revision: i64,
+    pub announced_returned_count: Option<i32>,
+    pub announced_handed_over_count: Option<i32>,
+    pub persons: Figures,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct YearStatistics {
+    pub year: i32,
+    pub exchanges: i64,
+    pub persons_linked: i64,
+    pub announced_returned: i64,
+    pub announced_unknown: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExchangeStatistics {
+    pub exchange_id: String,
+    pub title: String,
+    pub exchange_date: Option<NaiveDate>,
+    pub persons_linked: i64,
+    pub announced_returned_count: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Statistics {
+    pub revision: i64,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub exchanges: i64,
+    pub announced_returned: i64,
+    pub by_year: Vec<YearStatistics>,
+    pub by_exchange: Vec<ExchangeStatistics>,
+    pub persons: Figures,
+}
+
+impl Statistics {
+    /// Per-year rows from the per-exchange rows (which are in date order).
+    pub fn years(by_exchange: &[ExchangeStatistics]) -> Vec<YearStatistics> {
+        let mut years: BTreeMap<i32, YearStatistics> = BTreeMap::new();
+        for x in by_exchange {
+            let Some(date) = x.exchange_date else { continue };
+            let y = years.entry(date.year()).or_insert_with(|| YearStatistics {
+                year: date.year(),
+                ..Default::default()
+            });
+            y.exchanges += 1;
+            y.persons_linked += x.persons_linked;
+            match x.announced_returned_count {
+                Some(n) => y.announced_returned += i64::from(n),
+                None => y.announced_unknown += 1,
+            }
+        }
+        years.into_values().collect()
+    }
 }
 
 /// Ages at return and time in captivity.
@@ -63,77 +120,92 @@ pub struct DateFigures {
 }
 
 impl DateFigures {
-    /// From persons counted per date of birth and per capture date (`None`: unknown), for an
-    /// exchange on `returned`. "Over N years" means captured before the date N years before the
-    /// exchange; shares are of the persons with a known capture date.
+    /// From persons counted per date of birth and per capture date (`None`: unknown), for one
+    /// exchange on `returned`.
     pub fn compute(
         returned: NaiveDate,
         births: &[(Option<NaiveDate>, i64)],
         captures: &[(Option<NaiveDate>, i64)],
     ) -> DateFigures {
-        let known_births: Vec<NaiveDate> = births.iter().filter_map(|(d, _)| *d).collect();
-        let age_unknown = births
-            .iter()
-            .filter(|(d, _)| d.is_none())
-            .map(|(_, n)| n)
-            .sum();
-        // Captures after the return date cannot be right; they count as unknown.
-        let mut known: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-        let mut capture_date_unknown = 0;
-        for (d, n) in captures {
-            match d {
-                Some(d) if *d <= returned => *known.entry(*d).or_default() += n,
-                _ => capture_date_unknown += n,
-            }
+        let mut t = DateTally::default();
+        for (born, n) in births {
+            t.add_birth(returned, *born, *n);
         }
-        let total: i64 = known.values().sum();
-        let days = |d: NaiveDate| i32::try_from((returned - d).num_days()).unwrap_or(i32::MAX);
-        let share = |count: i64| Share {
-            count,
-            share: if total > 0 {
-                count as f64 / total as f64
-            } else {
-                0.0
-            },
+        for (captured, n) in captures {
+            t.add_capture(returned, *captured, *n);
+        }
+        t.figures()
+    }
+}
+
+/// Ages at return and days in captivity, counted, across any number of exchanges. "Over N
+/// years" means captured before the date N years before the person's exchange; shares are of
+/// the persons with a known capture date.
+#[derive(Debug, Clone, Default)]
+pub struct DateTally {
+    ages: BTreeMap<i32, i64>,
+    age_unknown: i64,
+    days: BTreeMap<i32, i64>,
+    capture_unknown: i64,
+    over_years: [i64; 3],
+    in_2022: i64,
+}
+
+impl DateTally {
+    /// `n` persons born on `born`, returned on `returned`.
+    pub fn add_birth(&mut self, returned: NaiveDate, born: Option<NaiveDate>, n: i64) {
+        match born.and_then(|b| full_years(b, returned)) {
+            Some(age) => *self.ages.entry(age).or_default() += n,
+            None => self.age_unknown += n,
+        }
+    }
+
+    /// `n` persons captured on `captured`, returned on `returned`. A capture after the return
+    /// cannot be right and counts as unknown.
+    pub fn add_capture(&mut self, returned: NaiveDate, captured: Option<NaiveDate>, n: i64) {
+        let Some(captured) = captured.filter(|c| *c <= returned) else {
+            self.capture_unknown += n;
+            return;
         };
-        let captured_before = |years: u32| {
+        let days = i32::try_from((returned - captured).num_days()).unwrap_or(i32::MAX);
+        *self.days.entry(days).or_default() += n;
+        for (i, years) in (1..=3u32).enumerate() {
             let cut = returned
                 .checked_sub_months(Months::new(12 * years))
                 .unwrap_or(NaiveDate::MIN);
-            share(known.range(..cut).map(|(_, n)| n).sum())
+            if captured < cut {
+                self.over_years[i] += n;
+            }
+        }
+        if captured.year() == 2022 {
+            self.in_2022 += n;
+        }
+    }
+
+    pub fn figures(&self) -> DateFigures {
+        let total: i64 = self.days.values().sum();
+        let share = |count: i64| Share {
+            count,
+            share: if total > 0 { count as f64 / total as f64 } else { 0.0 },
         };
         DateFigures {
-            youngest_age: known_births
-                .iter()
-                .max()
-                .and_then(|b| full_years(*b, returned)),
-            oldest_age: known_births
-                .iter()
-                .min()
-                .and_then(|b| full_years(*b, returned)),
-            age_unknown,
-            // The latest capture is the shortest captivity.
-            days_min: known.keys().next_back().map(|d| days(*d)),
-            days_max: known.keys().next().map(|d| days(*d)),
-            days_median: median(&known, total)
-                .map(|(a, b)| (days(a) as f64 + days(b) as f64) / 2.0),
-            capture_date_unknown,
-            held_over_1_year: captured_before(1),
-            held_over_2_years: captured_before(2),
-            held_over_3_years: captured_before(3),
-            captured_in_2022: share(
-                known
-                    .iter()
-                    .filter(|(d, _)| d.year() == 2022)
-                    .map(|(_, n)| n)
-                    .sum(),
-            ),
+            youngest_age: self.ages.keys().next().copied(),
+            oldest_age: self.ages.keys().next_back().copied(),
+            age_unknown: self.age_unknown,
+            days_min: self.days.keys().next().copied(),
+            days_max: self.days.keys().next_back().copied(),
+            days_median: median(&self.days, total).map(|(a, b)| (a as f64 + b as f64) / 2.0),
+            capture_date_unknown: self.capture_unknown,
+            held_over_1_year: share(self.over_years[0]),
+            held_over_2_years: share(self.over_years[1]),
+            held_over_3_years: share(self.over_years[2]),
+            captured_in_2022: share(self.in_2022),
         }
     }
 }
 
-/// The middle date (or the two middle dates) of `total` dates counted per date.
-fn median(counts: &BTreeMap<NaiveDate, i64>, total: i64) -> Option<(NaiveDate, NaiveDate)> {
+/// The middle value (or the two middle values) of `total` values counted per value.
+fn median<K: Copy + Ord>(counts: &BTreeMap<K, i64>, total: i64) -> Option<(K, K)> {
     if total == 0 {
         return None;
     }

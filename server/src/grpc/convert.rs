@@ -10,7 +10,7 @@ use prost_types::Timestamp;
 use crate::domain::{
     Aftercare, Category, CategoryFields, Exchange, ExchangeFields, Meta, Person, PersonFields,
     Violations, WireEnum, parse_id,
-    summary::{ExchangeSummary, KeyCount, Share},
+    summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
 };
 
 /// An incoming resource: its writable fields, and the id and etag it names (for Update).
@@ -351,15 +351,9 @@ fn share_out(s: Share) -> Option<pb::ShareCount> {
     })
 }
 
-pub fn summary_out(s: ExchangeSummary) -> pb::ExchangeSummary {
-    let ExchangeSummary {
-        exchange_id,
-        title,
-        exchange_date,
-        revision,
-        persons_linked,
-        announced_returned_count,
-        announced_handed_over_count,
+fn figures_out(f: Figures) -> Option<pb::PersonFigures> {
+    let Figures {
+        persons,
         by_kind,
         by_service,
         by_rank_group,
@@ -373,15 +367,9 @@ pub fn summary_out(s: ExchangeSummary) -> pb::ExchangeSummary {
         medical_examination,
         rehabilitation,
         payments,
-    } = s;
-    pb::ExchangeSummary {
-        exchange_id,
-        title,
-        exchange_date: date_out(exchange_date),
-        revision,
-        persons_linked,
-        announced_returned_count,
-        announced_handed_over_count,
+    } = f;
+    Some(pb::PersonFigures {
+        persons,
         by_kind: counts_out(by_kind),
         by_service: counts_out(by_service),
         by_rank_group: counts_out(by_rank_group),
@@ -405,5 +393,74 @@ pub fn summary_out(s: ExchangeSummary) -> pb::ExchangeSummary {
         medical_examination: counts_out(medical_examination),
         rehabilitation: counts_out(rehabilitation),
         payments: counts_out(payments),
+    })
+}
+
+pub fn summary_out(s: ExchangeSummary) -> pb::ExchangeSummary {
+    let ExchangeSummary {
+        exchange_id,
+        title,
+        exchange_date,
+        revision,
+        announced_returned_count,
+        announced_handed_over_count,
+        persons,
+    } = s;
+    pb::ExchangeSummary {
+        exchange_id,
+        title,
+        exchange_date: date_out(exchange_date),
+        revision,
+        announced_returned_count,
+        announced_handed_over_count,
+        persons: figures_out(persons),
     }
+}
+
+pub fn statistics_out(s: Statistics) -> pb::Statistics {
+    let Statistics {
+        revision,
+        start_date,
+        end_date,
+        exchanges,
+        announced_returned,
+        by_year,
+        by_exchange,
+        persons,
+    } = s;
+    pb::Statistics {
+        revision,
+        start_date: date_out(start_date),
+        end_date: date_out(end_date),
+        exchanges,
+        announced_returned,
+        by_year: by_year
+            .into_iter()
+            .map(|y| pb::YearStatistics {
+                year: y.year,
+                exchanges: y.exchanges,
+                persons_linked: y.persons_linked,
+                announced_returned: y.announced_returned,
+                announced_unknown: y.announced_unknown,
+            })
+            .collect(),
+        by_exchange: by_exchange
+            .into_iter()
+            .map(|x| pb::ExchangeStatistics {
+                exchange_id: x.exchange_id,
+                title: x.title,
+                exchange_date: date_out(x.exchange_date),
+                persons_linked: x.persons_linked,
+                announced_returned_count: x.announced_returned_count,
+            })
+            .collect(),
+        persons: figures_out(persons),
+    }
+}
+
+/// An optional date of a request: unset or all-zero is `None`.
+pub fn optional_date_in(field: &str, d: Option<Date>) -> Result<Option<NaiveDate>, crate::domain::Error> {
+    let mut v = Violations::new();
+    let date = date_in(&mut v, field, d);
+    v.finish(date)
 }

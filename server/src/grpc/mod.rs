@@ -6,6 +6,7 @@ pub mod category;
 pub mod convert;
 pub mod exchange;
 pub mod person;
+pub mod registry;
 pub mod status;
 
 use prost_types::FieldMask;
