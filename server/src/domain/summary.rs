@@ -87,7 +87,9 @@ impl Statistics {
     pub fn years(by_exchange: &[ExchangeStatistics]) -> Vec<YearStatistics> {
         let mut years: BTreeMap<i32, YearStatistics> = BTreeMap::new();
         for x in by_exchange {
-            let Some(date) = x.exchange_date else { continue };
+            let Some(date) = x.exchange_date else {
+                continue;
+            };
             let y = years.entry(date.year()).or_insert_with(|| YearStatistics {
                 year: date.year(),
                 ..Default::default()
@@ -186,7 +188,11 @@ impl DateTally {
         let total: i64 = self.days.values().sum();
         let share = |count: i64| Share {
             count,
-            share: if total > 0 { count as f64 / total as f64 } else { 0.0 },
+            share: if total > 0 {
+                count as f64 / total as f64
+            } else {
+                0.0
+            },
         };
         DateFigures {
             youngest_age: self.ages.keys().next().copied(),

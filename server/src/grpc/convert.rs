@@ -459,7 +459,10 @@ pub fn statistics_out(s: Statistics) -> pb::Statistics {
 }
 
 /// An optional date of a request: unset or all-zero is `None`.
-pub fn optional_date_in(field: &str, d: Option<Date>) -> Result<Option<NaiveDate>, crate::domain::Error> {
+pub fn optional_date_in(
+    field: &str,
+    d: Option<Date>,
+) -> Result<Option<NaiveDate>, crate::domain::Error> {
     let mut v = Violations::new();
     let date = date_in(&mut v, field, d);
     v.finish(date)

@@ -30,15 +30,23 @@ impl RegistryService for RegistryApi {
             end_date,
         } = request.into_inner();
         let mut v = Violations::new();
-        let start = v.absorb("", convert::optional_date_in("start_date", start_date)).flatten();
-        let end = v.absorb("", convert::optional_date_in("end_date", end_date)).flatten();
+        let start = v
+            .absorb("", convert::optional_date_in("start_date", start_date))
+            .flatten();
+        let end = v
+            .absorb("", convert::optional_date_in("end_date", end_date))
+            .flatten();
         if let (Some(s), Some(e)) = (start, end)
             && e < s
         {
             v.add("end_date", "must not be before start_date");
         }
         v.finish(())?;
-        let stats = self.store.statistics(start, end).await.map_err(Error::from)?;
+        let stats = self
+            .store
+            .statistics(start, end)
+            .await
+            .map_err(Error::from)?;
         Ok(Response::new(convert::statistics_out(stats)))
     }
 }

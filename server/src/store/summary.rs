@@ -108,7 +108,10 @@ impl Store {
 }
 
 fn excluded_statuses() -> [i32; 2] {
-    [ExchangeStatus::Planned.code(), ExchangeStatus::Cancelled.code()]
+    [
+        ExchangeStatus::Planned.code(),
+        ExchangeStatus::Cancelled.code(),
+    ]
 }
 
 /// Persons in scope, joined to their exchange.
@@ -242,7 +245,10 @@ fn largest_first(mut v: Vec<KeyCount>) -> Vec<KeyCount> {
 }
 
 /// Persons per category code (a person counts under each of theirs).
-async fn categories<C: ConnectionTrait>(conn: &C, scope: Scope<'_>) -> Result<Vec<KeyCount>, Error> {
+async fn categories<C: ConnectionTrait>(
+    conn: &C,
+    scope: Scope<'_>,
+) -> Result<Vec<KeyCount>, Error> {
     let link = Alias::new(PERSON_CATEGORIES);
     let ids: SelectStatement = persons_in(scope)
         .select_only()

@@ -149,7 +149,14 @@ async fn summary_figures_match_a_hand_computed_roster(backend: Backend) {
     assert_eq!(count(&s.medical_examination, "IN_PROGRESS"), 5);
     assert_eq!(count(&s.payments, ""), 5);
 
-    let empty = app.client.exchanges().summary(&other.id).await.unwrap().persons.unwrap();
+    let empty = app
+        .client
+        .exchanges()
+        .summary(&other.id)
+        .await
+        .unwrap()
+        .persons
+        .unwrap();
     assert_eq!(empty.persons, 1);
     assert_eq!(
         (empty.youngest_age, empty.days_in_captivity_median),
@@ -351,15 +358,16 @@ async fn names_are_found_by_prefix_in_either_script(backend: Backend) {
 
 async fn statistics_count_per_year_and_exchange_over_a_period(backend: Backend) {
     let app = spawn_app(backend).await;
-    let x = |title: &str, d: (i32, i32, i32), announced: Option<i32>, status: proto::ExchangeStatus| {
-        let client = app.client.clone();
-        let e = proto::Exchange {
-            announced_returned_count: announced,
-            status: status as i32,
-            ..exchange(title, d)
+    let x =
+        |title: &str, d: (i32, i32, i32), announced: Option<i32>, status: proto::ExchangeStatus| {
+            let client = app.client.clone();
+            let e = proto::Exchange {
+                announced_returned_count: announced,
+                status: status as i32,
+                ..exchange(title, d)
+            };
+            async move { client.exchanges().create(e).await.unwrap() }
         };
-        async move { client.exchanges().create(e).await.unwrap() }
-    };
     use proto::ExchangeStatus::*;
     let a = x("2022 A", (2022, 9, 21), Some(215), Completed).await;
     let b = x("2022 B", (2022, 12, 31), None, Completed).await;
@@ -367,7 +375,12 @@ async fn statistics_count_per_year_and_exchange_over_a_period(backend: Backend) 
     let planned = x("Planned", (2025, 8, 1), Some(100), Planned).await;
     let born = |y| Some(date(y, 1, 1));
     let mut batch = Vec::new();
-    for (xid, n, birth_year) in [(&a.id, 3, 1990), (&b.id, 2, 2000), (&c.id, 4, 1970), (&planned.id, 5, 2001)] {
+    for (xid, n, birth_year) in [
+        (&a.id, 3, 1990),
+        (&b.id, 2, 2000),
+        (&c.id, 4, 1970),
+        (&planned.id, 5, 2001),
+    ] {
         for i in 0..n {
             batch.push(proto::Person {
                 exchange_id: xid.clone(),
@@ -385,17 +398,32 @@ async fn statistics_count_per_year_and_exchange_over_a_period(backend: Backend) 
     let years: Vec<_> = all
         .by_year
         .iter()
-        .map(|y| (y.year, y.exchanges, y.persons_linked, y.announced_returned, y.announced_unknown))
+        .map(|y| {
+            (
+                y.year,
+                y.exchanges,
+                y.persons_linked,
+                y.announced_returned,
+                y.announced_unknown,
+            )
+        })
         .collect();
     assert_eq!(years, [(2022, 2, 5, 215, 1), (2025, 1, 4, 3, 0)]);
-    let per: Vec<_> = all.by_exchange.iter().map(|e| (e.title.as_str(), e.persons_linked)).collect();
+    let per: Vec<_> = all
+        .by_exchange
+        .iter()
+        .map(|e| (e.title.as_str(), e.persons_linked))
+        .collect();
     assert_eq!(per, [("2022 A", 3), ("2022 B", 2), ("2025", 4)]);
     let f = all.persons.unwrap();
     assert_eq!(f.persons, 9);
     // Ages at each person's own exchange: 32 (A), 22 (B), 55 (2025).
     assert_eq!((f.youngest_age, f.oldest_age), (Some(22), Some(55)));
     // Days: A 204, B 305, 2025: 1221.
-    assert_eq!((f.days_in_captivity_min, f.days_in_captivity_max), (Some(204), Some(1221)));
+    assert_eq!(
+        (f.days_in_captivity_min, f.days_in_captivity_max),
+        (Some(204), Some(1221))
+    );
     assert_eq!(f.held_over_3_years.unwrap().count, 4);
 
     let y2022 = app
@@ -404,7 +432,11 @@ async fn statistics_count_per_year_and_exchange_over_a_period(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(y2022.exchanges, 2);
-    assert_eq!(y2022.persons.unwrap().persons, 5, "about 1,600 returned in 2022, in small");
+    assert_eq!(
+        y2022.persons.unwrap().persons,
+        5,
+        "about 1,600 returned in 2022, in small"
+    );
 
     let err = app
         .client
@@ -412,6 +444,10 @@ async fn statistics_count_per_year_and_exchange_over_a_period(backend: Backend) 
         .await
         .unwrap_err();
     assert_eq!(err.field_violations()[0].field, "end_date");
-    let err = app.client.statistics(Some(date(2023, 2, 30)), None).await.unwrap_err();
+    let err = app
+        .client
+        .statistics(Some(date(2023, 2, 30)), None)
+        .await
+        .unwrap_err();
     assert_eq!(err.field_violations()[0].field, "start_date");
 }
