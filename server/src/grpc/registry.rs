@@ -4,10 +4,7 @@ use homecoming_proto::v1::{self as pb, registry_service_server::RegistryService}
 use tonic::{Request, Response, Status};
 
 use super::convert;
-use crate::{
-    domain::{Error, Violations},
-    store::Store,
-};
+use crate::{domain::Violations, store::Store};
 
 pub struct RegistryApi {
     store: Store,
@@ -42,11 +39,7 @@ impl RegistryService for RegistryApi {
             v.add("end_date", "must not be before start_date");
         }
         v.finish(())?;
-        let stats = self
-            .store
-            .statistics(start, end)
-            .await
-            .map_err(Error::from)?;
+        let stats = self.store.statistics(start, end).await?;
         Ok(Response::new(convert::statistics_out(stats)))
     }
 }
