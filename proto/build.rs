@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "homecoming/v1/person.proto",
     "homecoming/v1/figures.proto",
     "homecoming/v1/registry.proto",
+    "homecoming/v1/watch.proto",
     // Not used by the Rust code (tonic-types has these); compiled so that reflection can
     // describe error details to grpcurl.
     "google/rpc/error_details.proto",

@@ -53,6 +53,13 @@ pub enum Error {
     Unavailable(Details),
     #[error("deadline exceeded: {}", .0.message)]
     DeadlineExceeded(Details),
+    /// A watch asked for revisions the server's change log no longer holds: list again and
+    /// watch from the list's revision.
+    #[error("revision compacted (oldest available: {oldest_revision}): {}", .details.message)]
+    RevisionCompacted {
+        details: Details,
+        oldest_revision: i64,
+    },
     #[error("internal server error: {}", .0.message)]
     Internal(Details),
     /// Any other status.
@@ -77,6 +84,7 @@ impl Error {
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::Unavailable(_) | Error::Transport(_) => Code::Unavailable,
             Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::RevisionCompacted { .. } => Code::OutOfRange,
             Error::Internal(_) => Code::Internal,
             Error::Other { code, .. } => *code,
             Error::Config(_) => Code::InvalidArgument,
@@ -85,7 +93,9 @@ impl Error {
 
     pub fn details(&self) -> Option<&Details> {
         match self {
-            Error::InvalidArgument { details, .. } | Error::Other { details, .. } => Some(details),
+            Error::InvalidArgument { details, .. }
+            | Error::Other { details, .. }
+            | Error::RevisionCompacted { details, .. } => Some(details),
             Error::NotFound(d)
             | Error::AlreadyExists(d)
             | Error::Aborted(d)
@@ -148,6 +158,16 @@ impl From<Status> for Error {
             Code::FailedPrecondition => Error::FailedPrecondition(details),
             Code::Unavailable => Error::Unavailable(details),
             Code::DeadlineExceeded => Error::DeadlineExceeded(details),
+            Code::OutOfRange if details.reason == "REVISION_COMPACTED" => {
+                Error::RevisionCompacted {
+                    oldest_revision: details
+                        .metadata
+                        .get("oldest_revision")
+                        .and_then(|r| r.parse().ok())
+                        .unwrap_or_default(),
+                    details,
+                }
+            }
             Code::Internal => Error::Internal(details),
             code => Error::Other { code, details },
         }

@@ -30,11 +30,13 @@
 //!   request id (AIP-155) and retry on UNAVAILABLE with the same id, so a retry never creates
 //!   twice. `list` returns a `Stream` that pages for you; `list_page` gives one page.
 //! - [`filter`]: a builder for AIP-160 filter strings.
+//! - [`Client::watch`] / [`WatchBuilder`]: streaming changes that resume by themselves.
 //! - [`Error`]: one variant per status code, with `ErrorInfo` and field violations.
 //! - [`proto`]: the generated message types, re-exported.
 
 mod error;
 pub mod filter;
+mod watch;
 
 use std::time::Duration;
 
@@ -42,6 +44,7 @@ use futures::{Stream, TryStreamExt, stream};
 use homecoming_proto::v1::{
     category_service_client::CategoryServiceClient, exchange_service_client::ExchangeServiceClient,
     person_service_client::PersonServiceClient, registry_service_client::RegistryServiceClient,
+    watch_service_client::WatchServiceClient,
 };
 use prost_types::FieldMask;
 use tonic::transport::{Channel, Endpoint};
@@ -50,6 +53,7 @@ pub use error::{Details, Error, FieldViolation};
 pub use homecoming_proto::google::r#type::Date;
 /// The generated `homecoming.v1` types.
 pub use homecoming_proto::v1 as proto;
+pub use watch::{WatchBuilder, WatchEvent};
 
 /// `google.type.Date` for a calendar day.
 pub fn date(year: i32, month: i32, day: i32) -> Date {
@@ -141,6 +145,7 @@ impl ClientBuilder {
             registry: RegistryServiceClient::new(channel.clone())
                 .max_decoding_message_size(n)
                 .max_encoding_message_size(n),
+            watch: WatchServiceClient::new(channel.clone()).max_decoding_message_size(n),
             channel,
         }
     }
@@ -154,6 +159,7 @@ pub struct Client {
     exchanges: Exchanges,
     persons: Persons,
     registry: RegistryServiceClient<Channel>,
+    watch: WatchServiceClient<Channel>,
 }
 
 impl Client {
@@ -196,6 +202,14 @@ impl Client {
             })
             .await?;
         Ok(r.into_inner())
+    }
+
+    /// Starts building a watch: a stream of changes that resumes by itself after a broken
+    /// connection or a server restart, with no gap and no duplicate.
+    ///
+    /// List-then-watch: `client.watch().types([T]).filter(f).after_list(page.revision)`.
+    pub fn watch(&self) -> WatchBuilder {
+        WatchBuilder::new(self.watch.clone())
     }
 
     /// The underlying channel, for services this crate does not wrap (e.g. health).

@@ -8,6 +8,7 @@ use anyhow::Context;
 use homecoming_proto::v1::{
     category_service_server::CategoryServiceServer, exchange_service_server::ExchangeServiceServer,
     person_service_server::PersonServiceServer, registry_service_server::RegistryServiceServer,
+    watch_service_server::WatchServiceServer,
 };
 use tokio::net::TcpListener;
 use tonic::transport::{Server, server::TcpIncoming};
@@ -17,8 +18,10 @@ use crate::{
     config::{Config, SqliteSynchronous},
     grpc::{
         category::CategoryApi, exchange::ExchangeApi, person::PersonApi, registry::RegistryApi,
+        watch::WatchApi,
     },
     store::{Store, StoreOptions},
+    watch::{Hub, WatchOptions},
 };
 
 /// Opens (creating and migrating as needed) the database the configuration names.
@@ -82,6 +85,18 @@ impl App {
             store,
         } = self;
         let max_msg = config.max_message_bytes;
+        let hub = Hub::start(
+            store.clone(),
+            WatchOptions {
+                progress_interval: config.watch_progress_interval,
+                poll_interval: config.watch_poll_interval,
+                retention: config.change_log_retention,
+                max_revisions: config.change_log_max_revisions,
+                compaction_interval: config.compaction_interval,
+                cache_revisions: config.watch_cache_revisions,
+            },
+        )
+        .await?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -94,6 +109,7 @@ impl App {
         health
             .set_serving::<RegistryServiceServer<RegistryApi>>()
             .await;
+        health.set_serving::<WatchServiceServer<WatchApi>>().await;
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -105,8 +121,11 @@ impl App {
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let draining_health = health.clone();
+        let draining_hub = hub.clone();
         let signal = async move {
             shutdown.await;
+            // Watches end first, with UNAVAILABLE, so their clients resume elsewhere.
+            draining_hub.shutdown();
             tracing::info!("shutting down: finishing in-flight calls");
             for name in [
                 "",
@@ -114,6 +133,7 @@ impl App {
                 "homecoming.v1.ExchangeService",
                 "homecoming.v1.PersonService",
                 "homecoming.v1.RegistryService",
+                "homecoming.v1.WatchService",
             ] {
                 draining_health
                     .set_service_status(name, tonic_health::ServingStatus::NotServing)
@@ -155,6 +175,11 @@ impl App {
                     .max_decoding_message_size(max_msg)
                     .max_encoding_message_size(max_msg),
             )
+            .add_service(
+                WatchServiceServer::new(WatchApi::new(hub.clone()))
+                    .max_decoding_message_size(max_msg)
+                    .max_encoding_message_size(max_msg),
+            )
             .serve_with_incoming_shutdown(incoming, signal);
 
         tracing::info!(%addr, backend = ?store.backend(), "serving gRPC");
@@ -172,6 +197,7 @@ impl App {
                 tracing::warn!(?grace, "grace period over; closing remaining connections");
             }
         }
+        hub.shutdown();
         store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -75,6 +75,32 @@ pub struct Config {
     #[arg(long, env = "HOMECOMING_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
 
+    /// Idle time after which a watch that asked for progress gets a bookmark.
+    #[arg(long, env = "HOMECOMING_WATCH_PROGRESS_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub watch_progress_interval: Duration,
+
+    /// How often the change log is re-read for watchers when no notification came (the fallback
+    /// for commits of other replicas).
+    #[arg(long, env = "HOMECOMING_WATCH_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub watch_poll_interval: Duration,
+
+    /// Change log entries (what watches resume from) are kept at least this long.
+    #[arg(long, env = "HOMECOMING_CHANGE_LOG_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub change_log_retention: Duration,
+
+    /// Keep at most this many revisions in the change log (0: no limit by count; retention
+    /// still applies).
+    #[arg(long, env = "HOMECOMING_CHANGE_LOG_MAX_REVISIONS", default_value_t = 0)]
+    pub change_log_max_revisions: i64,
+
+    /// Revisions kept decoded in memory for watchers (older ones are read from the database).
+    #[arg(long, env = "HOMECOMING_WATCH_CACHE_REVISIONS", default_value_t = 4096)]
+    pub watch_cache_revisions: usize,
+
+    /// How often the change log is compacted.
+    #[arg(long, env = "HOMECOMING_COMPACTION_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    pub compaction_interval: Duration,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -102,7 +128,7 @@ impl Config {
     }
 }
 
-/// `250ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
+/// `250ms`, `30s`, `5m`, `1h`, `7d`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -115,7 +141,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         "h" => Ok(Duration::from_secs(n * 3600)),
-        other => Err(format!("unknown duration unit {other:?} (ms, s, m, h)")),
+        "d" => Ok(Duration::from_secs(n * 86_400)),
+        other => Err(format!("unknown duration unit {other:?} (ms, s, m, h, d)")),
     }
 }
 

@@ -11,6 +11,8 @@
 //!   Knows nothing of gRPC or the database.
 //! - [`store`]: the only sea-orm code: entities, migrations, queries, mutations, change log.
 //! - [`demo`]: the demo dataset (`homecoming-server demo-data`): synthetic, idempotent.
+//! - [`watch`]: the change feed: one hub per process tails the change log (woken by local
+//!   commits, PostgreSQL NOTIFY and polling) for every watcher; compaction.
 //! - [`grpc`]: thin adapters, one file per service: convert, validate, call the store, convert
 //!   back; `grpc::status` is the one mapping from [`domain::Error`] to `tonic::Status`.
 
@@ -21,6 +23,7 @@ pub mod domain;
 pub mod grpc;
 pub mod store;
 pub mod telemetry;
+pub mod watch;
 
 pub use app::App;
 pub use config::Config;

@@ -12,7 +12,7 @@ use std::{net::SocketAddr, time::Duration};
 use homecoming_client::Client;
 use homecoming_server::{App, Config, telemetry};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use tokio::{sync::oneshot, task::JoinHandle};
+use tokio::sync::oneshot;
 
 pub use homecoming_client as client;
 
@@ -25,15 +25,22 @@ pub enum Backend {
     Postgres,
 }
 
-/// A running server with its own database.
+/// A running server with its own database. The server runs on a runtime of its own, so that
+/// `crash` can drop it the way SIGKILL would: every task and socket gone, nothing graceful.
 pub struct TestApp {
     pub client: Client,
     pub addr: SocketAddr,
     pub database_url: String,
     pub backend: Backend,
+    args: Vec<String>,
+    server: Option<Server>,
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
+}
+
+struct Server {
+    runtime: tokio::runtime::Runtime,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<anyhow::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
+    done: Option<oneshot::Receiver<anyhow::Result<()>>>,
 }
 
 /// Runs each named test (an `async fn(Backend)`) on SQLite and on PostgreSQL.
@@ -84,37 +91,66 @@ fn init_logs() {
 
 /// A server on a fresh database of `backend`. Panics (failing the test) if it cannot start.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// As `spawn_app`, with extra server flags (e.g. `["--watch-progress-interval", "200ms"]`).
+pub async fn spawn_app_with(backend: Backend, args: &[&str]) -> TestApp {
     init_logs();
     let (database_url, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-            (url, Some(dir))
+            (url, Some(std::sync::Arc::new(dir)))
         }
         Backend::Postgres => (fresh_postgres_database().await, None),
     };
-    let mut app = start(backend, database_url).await;
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let mut app = start(backend, database_url, "127.0.0.1:0", args).await;
     app._dir = dir;
     app
 }
 
-async fn start(backend: Backend, database_url: String) -> TestApp {
-    let config = Config::from_args([
+async fn start(backend: Backend, database_url: String, listen: &str, args: Vec<String>) -> TestApp {
+    let mut argv: Vec<String> = [
         "homecoming-server",
         "--listen",
-        "127.0.0.1:0",
+        listen,
         "--database-url",
         &database_url,
         "--shutdown-grace",
         "5s",
-    ])
-    .expect("test config");
-    let app = App::build(config).await.expect("server builds");
-    let addr = app.local_addr();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = rx.await;
-    }));
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    argv.extend(args.iter().cloned());
+    let config = Config::from_args(argv).expect("test config");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let (done_tx, done_rx) = oneshot::channel();
+    runtime.spawn(async move {
+        let app = match App::build(config).await {
+            Ok(app) => app,
+            Err(e) => {
+                let _ = addr_tx.send(Err(e));
+                return;
+            }
+        };
+        let _ = addr_tx.send(Ok(app.local_addr()));
+        let result = app
+            .run_until_stopped(async move {
+                let _ = shutdown_rx.await;
+            })
+            .await;
+        let _ = done_tx.send(result);
+    });
+    let addr = addr_rx.await.expect("server task").expect("server builds");
     let client = Client::builder(format!("http://{addr}"))
         .timeout(Duration::from_secs(60))
         .connect()
@@ -125,8 +161,12 @@ async fn start(backend: Backend, database_url: String) -> TestApp {
         addr,
         database_url,
         backend,
-        shutdown: Some(tx),
-        server: Some(server),
+        args,
+        server: Some(Server {
+            runtime,
+            shutdown: Some(shutdown_tx),
+            done: Some(done_rx),
+        }),
         _dir: None,
     }
 }
@@ -134,21 +174,66 @@ async fn start(backend: Backend, database_url: String) -> TestApp {
 impl TestApp {
     /// Stops the server gracefully and waits for it.
     pub async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some(mut server) = self.server.take() {
+            if let Some(tx) = server.shutdown.take() {
+                let _ = tx.send(());
+            }
+            if let Some(done) = server.done.take() {
+                let result = done.await.expect("server finished");
+                result.expect("server stopped cleanly");
+            }
+            server.runtime.shutdown_background();
         }
+    }
+
+    /// Kills the server as SIGKILL would: its runtime is dropped with every task and socket.
+    pub fn crash(&mut self) {
         if let Some(server) = self.server.take() {
-            let result = server.await.expect("server task");
-            result.expect("server stopped cleanly");
+            server.runtime.shutdown_background();
         }
+    }
+
+    /// Starts the server again on the same address and database (after `stop` or `crash`).
+    pub async fn start_again(&mut self) {
+        let next = start(
+            self.backend,
+            self.database_url.clone(),
+            &self.addr.to_string(),
+            self.args.clone(),
+        )
+        .await;
+        self.server = next.into_server();
+    }
+
+    fn into_server(mut self) -> Option<Server> {
+        self.server.take()
     }
 
     /// Stops this server and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        let mut next = start(self.backend, self.database_url.clone()).await;
+        let mut next = start(
+            self.backend,
+            self.database_url.clone(),
+            "127.0.0.1:0",
+            self.args.clone(),
+        )
+        .await;
         next._dir = self._dir.take();
         next
+    }
+
+    /// A second server on the same database (a replica), on its own address.
+    pub async fn replica(&self) -> TestApp {
+        let mut r = start(
+            self.backend,
+            self.database_url.clone(),
+            "127.0.0.1:0",
+            self.args.clone(),
+        )
+        .await;
+        r._dir = self._dir.clone();
+        r
     }
 
     /// A direct connection to the test database, for checks the API cannot make.
@@ -161,8 +246,11 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some(mut server) = self.server.take() {
+            if let Some(tx) = server.shutdown.take() {
+                let _ = tx.send(());
+            }
+            server.runtime.shutdown_background();
         }
     }
 }

@@ -108,6 +108,12 @@ pub enum Error {
         reason: &'static str,
         message: String,
     },
+    /// OUT_OF_RANGE: a watch asked for revisions the change log no longer holds.
+    #[error("revision {requested} was compacted; the oldest available is {oldest}")]
+    RevisionCompacted { requested: i64, oldest: i64 },
+    /// UNAVAILABLE: this server is shutting down; resume elsewhere.
+    #[error("the server is shutting down; retry on another replica or after restart")]
+    ShuttingDown,
     /// UNAVAILABLE: the database could not be reached; safe to retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -6,6 +6,7 @@ mod enums;
 mod error;
 pub mod filter;
 pub mod mask;
+pub mod matcher;
 pub mod order;
 pub mod summary;
 mod text;
@@ -67,6 +68,81 @@ impl ResourceType {
             ResourceType::Person => "person",
         }
     }
+
+    pub fn parse(s: &str) -> Option<ResourceType> {
+        match s {
+            "category" => Some(ResourceType::Category),
+            "exchange" => Some(ResourceType::Exchange),
+            "person" => Some(ResourceType::Person),
+            _ => None,
+        }
+    }
+}
+
+/// What a change did to a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Operation {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Created => "CREATED",
+            Operation::Updated => "UPDATED",
+            Operation::Deleted => "DELETED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Operation> {
+        match s {
+            "CREATED" => Some(Operation::Created),
+            "UPDATED" => Some(Operation::Updated),
+            "DELETED" => Some(Operation::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// Any stored resource (as the change log and Watch carry them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    Category(Category),
+    Exchange(Exchange),
+    Person(Person),
+}
+
+impl Resource {
+    pub fn resource_type(&self) -> ResourceType {
+        match self {
+            Resource::Category(_) => ResourceType::Category,
+            Resource::Exchange(_) => ResourceType::Exchange,
+            Resource::Person(_) => ResourceType::Person,
+        }
+    }
+
+    pub fn as_matchable(&self) -> &dyn matcher::Matchable {
+        match self {
+            Resource::Category(c) => c,
+            Resource::Exchange(x) => x,
+            Resource::Person(p) => p,
+        }
+    }
+}
+
+/// One committed change, as the change log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub revision: i64,
+    pub operation: Operation,
+    pub time: DateTime<Utc>,
+    /// The state after the change; for deletions, the last state.
+    pub resource: Resource,
+    /// The state before an update.
+    pub previous: Option<Resource>,
 }
 
 /// Checks a resource id given by a client: ids are UUID text, so anything else cannot name a

@@ -8,6 +8,7 @@ pub mod exchange;
 pub mod person;
 pub mod registry;
 pub mod status;
+pub mod watch;
 
 use prost_types::FieldMask;
 

@@ -60,6 +60,13 @@ impl From<Error> for Status {
             Error::FailedPrecondition { reason, message } => {
                 (Code::FailedPrecondition, reason, message)
             }
+            e @ Error::RevisionCompacted { .. } => {
+                if let Error::RevisionCompacted { oldest, .. } = &e {
+                    meta.insert("oldest_revision".to_owned(), oldest.to_string());
+                }
+                (Code::OutOfRange, "REVISION_COMPACTED", e.to_string())
+            }
+            e @ Error::ShuttingDown => (Code::Unavailable, "SHUTTING_DOWN", e.to_string()),
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 (

@@ -70,7 +70,13 @@ impl Store {
                     e.into()
                 }
             })?;
-        w.log(ResourceType::Category, &c.meta.id, Operation::Created, &c)?;
+        w.log(
+            ResourceType::Category,
+            &c.meta.id,
+            Operation::Created,
+            &c,
+            None,
+        )?;
         if let Some(key) = &key {
             w.remember(key, &c).await?;
         }
@@ -89,10 +95,10 @@ impl Store {
     pub async fn list_categories(&self, q: &ListQuery) -> Result<Page<Category>, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
-        let (rows, next) = RESOURCE.page(&txn, category::Entity::find(), q).await?;
+        let (items, next_page_token) = list_in(&txn, q).await?;
         Ok(Page {
-            items: rows.into_iter().map(from_model).collect(),
-            next_page_token: next,
+            items,
+            next_page_token,
             revision,
         })
     }
@@ -122,14 +128,20 @@ impl Store {
             meta: Meta {
                 update_time: w.now,
                 revision: w.revision,
-                ..current.meta
+                ..current.meta.clone()
             },
             fields,
         };
         category::Entity::update(category::ActiveModel::from(to_model(&c)).reset_all())
             .exec(&w.txn)
             .await?;
-        w.log(ResourceType::Category, &c.meta.id, Operation::Updated, &c)?;
+        w.log(
+            ResourceType::Category,
+            &c.meta.id,
+            Operation::Updated,
+            &c,
+            Some(&current),
+        )?;
         w.commit().await?;
         Ok(c)
     }
@@ -158,9 +170,24 @@ impl Store {
             }
         }
         category::Entity::delete_by_id(id).exec(&w.txn).await?;
-        w.log(ResourceType::Category, id, Operation::Deleted, &current)?;
+        w.log(
+            ResourceType::Category,
+            id,
+            Operation::Deleted,
+            &current,
+            None,
+        )?;
         w.commit().await
     }
+}
+
+/// One page of categories, read in `conn`.
+pub(super) async fn list_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    q: &ListQuery,
+) -> Result<(Vec<Category>, Option<String>), Error> {
+    let (rows, next) = RESOURCE.page(conn, category::Entity::find(), q).await?;
+    Ok((rows.into_iter().map(from_model).collect(), next))
 }
 
 /// ABORTED when `sent` is given and is not the current etag.

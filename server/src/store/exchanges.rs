@@ -79,7 +79,13 @@ impl Store {
             .map(|c| (x.meta.id.as_str(), c.as_str()))
             .collect();
         links::insert(&w, EXCHANGE_CATEGORIES, "exchange_id", &rows).await?;
-        w.log(ResourceType::Exchange, &x.meta.id, Operation::Created, &x)?;
+        w.log(
+            ResourceType::Exchange,
+            &x.meta.id,
+            Operation::Created,
+            &x,
+            None,
+        )?;
         if let Some(key) = &key {
             w.remember(key, &x).await?;
         }
@@ -94,10 +100,10 @@ impl Store {
     pub async fn list_exchanges(&self, q: &ListQuery) -> Result<Page<Exchange>, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
-        let (rows, next) = RESOURCE.page(&txn, exchange::Entity::find(), q).await?;
+        let (items, next_page_token) = list_in(&txn, q).await?;
         Ok(Page {
-            items: rows.into_iter().map(from_model).collect::<Result<_, _>>()?,
-            next_page_token: next,
+            items,
+            next_page_token,
             revision,
         })
     }
@@ -126,7 +132,7 @@ impl Store {
             meta: Meta {
                 update_time: w.now,
                 revision: w.revision,
-                ..current.meta
+                ..current.meta.clone()
             },
             fields,
         };
@@ -143,7 +149,13 @@ impl Store {
             )
             .await?;
         }
-        w.log(ResourceType::Exchange, id, Operation::Updated, &x)?;
+        w.log(
+            ResourceType::Exchange,
+            id,
+            Operation::Updated,
+            &x,
+            Some(&current),
+        )?;
         w.commit().await?;
         Ok(x)
     }
@@ -165,9 +177,27 @@ impl Store {
         // and PostgreSQL identical even where cascades are off.
         links::replace(&w, EXCHANGE_CATEGORIES, "exchange_id", id, &[]).await?;
         exchange::Entity::delete_by_id(id).exec(&w.txn).await?;
-        w.log(ResourceType::Exchange, id, Operation::Deleted, &current)?;
+        w.log(
+            ResourceType::Exchange,
+            id,
+            Operation::Deleted,
+            &current,
+            None,
+        )?;
         w.commit().await
     }
+}
+
+/// One page of exchanges, read in `conn`.
+pub(super) async fn list_in<C: ConnectionTrait>(
+    conn: &C,
+    q: &ListQuery,
+) -> Result<(Vec<Exchange>, Option<String>), Error> {
+    let (rows, next) = RESOURCE.page(conn, exchange::Entity::find(), q).await?;
+    Ok((
+        rows.into_iter().map(from_model).collect::<Result<_, _>>()?,
+        next,
+    ))
 }
 
 /// The date of each of these exchanges (for derived person fields).

@@ -13,6 +13,7 @@
 //! PostgreSQL uses one pool; the revision counter row is the writers' lock.
 
 mod categories;
+mod changes;
 mod entity;
 mod exchanges;
 mod links;
@@ -33,8 +34,10 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::domain::Error;
 
+pub use changes::{ReadSnapshot, check_filter};
 pub use list::ListQuery;
 pub use persons::CreateShape;
+pub use write::CHANGES_CHANNEL;
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,9 @@ pub struct Store {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
     backend: Backend,
+    url: String,
+    /// The last revision committed through this process; watchers wait on it.
+    commits: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl Store {
@@ -130,6 +136,8 @@ impl Store {
                     writer,
                     reader,
                     backend,
+                    url: url.to_owned(),
+                    commits: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -141,9 +149,13 @@ impl Store {
                     writer: pool.clone(),
                     reader: pool,
                     backend,
+                    url: url.to_owned(),
+                    commits: Default::default(),
                 }
             }
         };
+        let head = store.revision().await?;
+        store.commits.send_replace(head);
         Ok(store)
     }
 

@@ -167,7 +167,13 @@ impl Store {
             .collect();
         links::insert_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, &rows).await?;
         for p in &persons {
-            w.log(ResourceType::Person, &p.meta.id, Operation::Created, p)?;
+            w.log(
+                ResourceType::Person,
+                &p.meta.id,
+                Operation::Created,
+                p,
+                None,
+            )?;
         }
         if let Some(key) = &key {
             w.remember(key, &persons).await?;
@@ -183,11 +189,10 @@ impl Store {
     pub async fn list_persons(&self, q: &ListQuery) -> Result<Page<Person>, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
-        let (rows, next) = RESOURCE.page(&txn, person::Entity::find(), q).await?;
-        let items = with_derived(&txn, rows).await?;
+        let (items, next_page_token) = list_in(&txn, q).await?;
         Ok(Page {
             items,
-            next_page_token: next,
+            next_page_token,
             revision,
         })
     }
@@ -221,7 +226,7 @@ impl Store {
             meta: Meta {
                 update_time: w.now,
                 revision: w.revision,
-                ..current.meta
+                ..current.meta.clone()
             },
             derived: fields.derive(exchange_date, today),
             fields,
@@ -243,7 +248,13 @@ impl Store {
             let keys = name_keys(&p.fields);
             links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &keys).await?;
         }
-        w.log(ResourceType::Person, id, Operation::Updated, &p)?;
+        w.log(
+            ResourceType::Person,
+            id,
+            Operation::Updated,
+            &p,
+            Some(&current),
+        )?;
         w.commit().await?;
         Ok(p)
     }
@@ -255,9 +266,18 @@ impl Store {
         links::replace(&w, PERSON_CATEGORIES, "person_id", id, &[]).await?;
         links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &[]).await?;
         person::Entity::delete_by_id(id).exec(&w.txn).await?;
-        w.log(ResourceType::Person, id, Operation::Deleted, &current)?;
+        w.log(ResourceType::Person, id, Operation::Deleted, &current, None)?;
         w.commit().await
     }
+}
+
+/// One page of persons, read in `conn`.
+pub(super) async fn list_in<C: ConnectionTrait>(
+    conn: &C,
+    q: &ListQuery,
+) -> Result<(Vec<Person>, Option<String>), Error> {
+    let (rows, next) = RESOURCE.page(conn, person::Entity::find(), q).await?;
+    Ok((with_derived(conn, rows).await?, next))
 }
 
 /// Checks that every exchange id and category code exists (two queries for the whole batch);

@@ -17,24 +17,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 use super::{Backend, Store, entity};
+pub use crate::domain::Operation;
 use crate::domain::{Error, ResourceType};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Created,
-    Updated,
-    Deleted,
-}
-
-impl Operation {
-    fn as_str(self) -> &'static str {
-        match self {
-            Operation::Created => "CREATED",
-            Operation::Updated => "UPDATED",
-            Operation::Deleted => "DELETED",
-        }
-    }
-}
 
 /// An open write transaction holding the next revision.
 pub struct Write {
@@ -42,7 +26,12 @@ pub struct Write {
     pub revision: i64,
     pub now: DateTime<Utc>,
     log: Vec<entity::change_log::ActiveModel>,
+    commits: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    backend: Backend,
 }
+
+/// The PostgreSQL NOTIFY channel that carries committed revisions between replicas.
+pub const CHANGES_CHANNEL: &str = "homecoming_changes";
 
 impl Store {
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
@@ -69,6 +58,8 @@ impl Store {
             // Stored with microsecond precision: answer with the value that will be read back.
             now: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_default(),
             log: Vec::new(),
+            commits: self.commits.clone(),
+            backend: self.backend,
         })
     }
 }
@@ -79,13 +70,14 @@ impl Write {
     }
 
     /// Records a change of this transaction; `snapshot` is the resource after the change (before
-    /// it, for deletions).
+    /// it, for deletions), `previous` the state an update replaced.
     pub fn log<T: Serialize>(
         &mut self,
         resource: ResourceType,
         id: &str,
         operation: Operation,
         snapshot: &T,
+        previous: Option<&T>,
     ) -> Result<(), Error> {
         let seq = i32::try_from(self.log.len())
             .map_err(|_| Error::Internal("too many changes in one transaction".into()))?;
@@ -96,14 +88,23 @@ impl Write {
             resource_id: Set(id.to_owned()),
             operation: Set(operation.as_str().to_owned()),
             snapshot: Set(to_json(snapshot)?),
+            previous: Set(previous.map(to_json).transpose()?),
             change_time: Set(self.now_micros()),
         });
         Ok(())
     }
 
-    /// Writes the change log and commits.
+    /// Writes the change log, commits, and tells watchers (in this process directly, in other
+    /// processes sharing a PostgreSQL database through NOTIFY, sent at commit).
     pub async fn commit(self) -> Result<(), Error> {
-        let Write { txn, log, .. } = self;
+        let Write {
+            txn,
+            log,
+            revision,
+            commits,
+            backend,
+            ..
+        } = self;
         // Chunks keep each statement under SQLite's bound-parameter limit.
         let mut rows = log.into_iter().peekable();
         while rows.peek().is_some() {
@@ -112,7 +113,22 @@ impl Write {
                 .exec_without_returning(&txn)
                 .await?;
         }
+        if backend == Backend::Postgres {
+            let notify = sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANGES_CHANNEL.into(), revision.to_string().into()],
+            );
+            txn.execute_raw(notify).await?;
+        }
         txn.commit().await?;
+        commits.send_if_modified(|head| {
+            let newer = revision > *head;
+            if newer {
+                *head = revision;
+            }
+            newer
+        });
         Ok(())
     }
 

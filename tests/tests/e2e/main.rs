@@ -10,3 +10,4 @@ mod persons;
 mod revisions;
 mod server;
 mod summary;
+mod watch;

@@ -13,6 +13,8 @@ pub struct Model {
     pub operation: String,
     /// JSON of the domain resource after the change (before it, for deletions).
     pub snapshot: String,
+    /// JSON of the resource before an update; NULL otherwise.
+    pub previous: Option<String>,
     pub change_time: i64,
 }
 

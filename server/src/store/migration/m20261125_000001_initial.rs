@@ -57,14 +57,22 @@ impl MigrationTrait for Migration {
                 .table("registry_revision")
                 .col(integer("id").primary_key())
                 .col(big_integer("revision"))
+                // Change log rows up to here were deleted by compaction: a watch cannot start
+                // at or before it.
+                .col(big_integer("compacted_revision").default(0))
                 .to_owned(),
         )
         .await?;
         m.exec_stmt(
             Query::insert()
                 .into_table("registry_revision")
-                .columns([Alias::new("id"), Alias::new("revision")])
-                .values_panic([1.into(), 0i64.into()])
+                .columns([
+                    Alias::new("id"),
+                    Alias::new("revision"),
+                    Alias::new("compacted_revision"),
+                ])
+                .values([1.into(), 0i64.into(), 0i64.into()])
+                .map_err(|e| DbErr::Migration(e.to_string()))?
                 .to_owned(),
         )
         .await?;
@@ -188,6 +196,8 @@ impl MigrationTrait for Migration {
                 .col(string("resource_id"))
                 .col(string("operation"))
                 .col(text("snapshot"))
+                // The state before an update (so a filtered watch sees a resource leave).
+                .col(text_null("previous"))
                 .col(big_integer("change_time"))
                 .primary_key(Index::create().col("revision").col("seq"))
                 .to_owned(),
