@@ -93,7 +93,7 @@ impl App {
                 retention: config.change_log_retention,
                 max_revisions: config.change_log_max_revisions,
                 compaction_interval: config.compaction_interval,
-                cache_revisions: config.watch_cache_revisions,
+                cache_events: config.watch_cache_events,
             },
         )
         .await?;

@@ -93,9 +93,10 @@ pub struct Config {
     #[arg(long, env = "HOMECOMING_CHANGE_LOG_MAX_REVISIONS", default_value_t = 0)]
     pub change_log_max_revisions: i64,
 
-    /// Revisions kept decoded in memory for watchers (older ones are read from the database).
-    #[arg(long, env = "HOMECOMING_WATCH_CACHE_REVISIONS", default_value_t = 4096)]
-    pub watch_cache_revisions: usize,
+    /// Events kept decoded in memory for watchers, in whole revisions (older ones are read from
+    /// the database).
+    #[arg(long, env = "HOMECOMING_WATCH_CACHE_EVENTS", default_value_t = 10_000)]
+    pub watch_cache_events: usize,
 
     /// How often the change log is compacted.
     #[arg(long, env = "HOMECOMING_COMPACTION_INTERVAL", default_value = "10m", value_parser = parse_duration)]

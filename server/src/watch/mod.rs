@@ -36,8 +36,8 @@ pub struct WatchOptions {
     pub progress_interval: Duration,
     /// How often the change log is re-read when no notification came.
     pub poll_interval: Duration,
-    /// Revisions kept decoded in memory for watchers.
-    pub cache_revisions: usize,
+    /// Events kept decoded in memory for watchers (whole revisions; at least the newest one).
+    pub cache_events: usize,
     /// Change log entries younger than this are kept.
     pub retention: Duration,
     /// At most this many revisions are kept (0: no limit by count).
@@ -51,7 +51,7 @@ impl Default for WatchOptions {
         Self {
             progress_interval: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
-            cache_revisions: 4096,
+            cache_events: 10_000,
             retention: Duration::from_secs(7 * 24 * 3600),
             max_revisions: 0,
             compaction_interval: Duration::from_secs(600),
@@ -94,10 +94,17 @@ struct Batch {
     changes: Vec<Arc<Change>>,
 }
 
+/// The newest revisions, contiguous, bounded by their number of events.
+#[derive(Default)]
+struct Cache {
+    batches: VecDeque<Arc<Batch>>,
+    events: usize,
+}
+
 struct Inner {
     store: Store,
     options: WatchOptions,
-    cache: RwLock<VecDeque<Arc<Batch>>>,
+    cache: RwLock<Cache>,
     /// The newest revision in the cache (or known to be committed with nothing to cache).
     head: watch::Sender<i64>,
     shutdown: watch::Sender<bool>,
@@ -122,7 +129,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 store,
                 options,
-                cache: RwLock::new(VecDeque::new()),
+                cache: RwLock::new(Cache::default()),
                 head: watch::Sender::new(head),
                 shutdown: watch::Sender::new(false),
             }),
@@ -295,13 +302,21 @@ impl Hub {
             return Some(Vec::new());
         }
         let cache = self.inner.cache.read().ok()?;
-        let first = cache.front()?.revision;
-        let last = cache.back()?.revision;
+        let first = cache.batches.front()?.revision;
+        let last = cache.batches.back()?.revision;
         if cursor + 1 < first || cursor >= last {
             return None;
         }
         let start = usize::try_from(cursor + 1 - first).ok()?;
-        Some(cache.iter().skip(start).take(256).cloned().collect())
+        Some(
+            cache
+                .batches
+                .iter()
+                .skip(start)
+                .take(256)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Catch-up from the database, for a watcher behind the cache.
@@ -359,14 +374,19 @@ impl Hub {
         for b in batches {
             // Keep the cache contiguous: a batch that does not follow starts it afresh.
             if cache
+                .batches
                 .back()
                 .is_some_and(|last| last.revision + 1 != b.revision)
             {
-                cache.clear();
+                cache.batches.clear();
+                cache.events = 0;
             }
-            cache.push_back(b);
-            while cache.len() > self.inner.options.cache_revisions.max(1) {
-                cache.pop_front();
+            cache.events += b.changes.len();
+            cache.batches.push_back(b);
+            while cache.events > self.inner.options.cache_events && cache.batches.len() > 1 {
+                if let Some(old) = cache.batches.pop_front() {
+                    cache.events -= old.changes.len();
+                }
             }
         }
     }

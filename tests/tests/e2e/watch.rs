@@ -140,7 +140,7 @@ async fn the_stream_resumes_after_a_crash_with_no_gap_and_no_duplicate(backend: 
 }
 
 async fn a_watcher_that_stops_reading_loses_nothing(backend: Backend) {
-    let app = spawn_app_with(backend, &["--watch-cache-revisions", "50"]).await;
+    let app = spawn_app_with(backend, &["--watch-cache-events", "50"]).await;
     let mut slow = Box::pin(app.client.watch().start_revision(1).stream());
     let mut fast = Box::pin(app.client.watch().start_revision(1).stream());
     // The slow watcher reads one batch, then nothing while 600 writes go by (far more than
