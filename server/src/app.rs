@@ -94,6 +94,7 @@ impl App {
                 max_revisions: config.change_log_max_revisions,
                 compaction_interval: config.compaction_interval,
                 cache_events: config.watch_cache_events,
+                request_id_retention: config.request_id_retention,
             },
         )
         .await?;

@@ -98,6 +98,11 @@ pub struct Config {
     #[arg(long, env = "HOMECOMING_WATCH_CACHE_EVENTS", default_value_t = 10_000)]
     pub watch_cache_events: usize,
 
+    /// How long request ids (AIP-155) are remembered: a retry within it returns the first
+    /// result; an older one creates again.
+    #[arg(long, env = "HOMECOMING_REQUEST_ID_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub request_id_retention: Duration,
+
     /// How often the change log is compacted.
     #[arg(long, env = "HOMECOMING_COMPACTION_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub compaction_interval: Duration,

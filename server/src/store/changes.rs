@@ -118,6 +118,17 @@ impl Store {
         Ok(through)
     }
 
+    /// Forgets request ids (AIP-155) recorded before `before`: a retry older than that creates
+    /// again. Returns how many were forgotten.
+    pub async fn purge_request_ids(&self, before: DateTime<Utc>) -> Result<u64, Error> {
+        use super::entity::idempotency;
+        let r = idempotency::Entity::delete_many()
+            .filter(idempotency::Column::CreateTime.lt(before.timestamp_micros()))
+            .exec(&self.writer)
+            .await?;
+        Ok(r.rows_affected)
+    }
+
     /// A read snapshot: every page read through it sees the registry at one revision.
     pub async fn snapshot(&self) -> Result<ReadSnapshot, Error> {
         let txn = self.read().await?;

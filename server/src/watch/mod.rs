@@ -44,6 +44,8 @@ pub struct WatchOptions {
     pub max_revisions: i64,
     /// How often compaction runs.
     pub compaction_interval: Duration,
+    /// Request ids (AIP-155) are remembered this long (purged with compaction).
+    pub request_id_retention: Duration,
 }
 
 impl Default for WatchOptions {
@@ -55,6 +57,7 @@ impl Default for WatchOptions {
             retention: Duration::from_secs(7 * 24 * 3600),
             max_revisions: 0,
             compaction_interval: Duration::from_secs(600),
+            request_id_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -431,7 +434,7 @@ impl Hub {
         }
     }
 
-    /// Deletes change log entries past retention, periodically.
+    /// Deletes change log entries past retention, and request ids past theirs, periodically.
     async fn compaction(self) {
         let mut stopping = self.stopping();
         loop {
@@ -445,6 +448,14 @@ impl Hub {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "change log compaction failed"),
+            }
+            let ids_before = Utc::now()
+                - chrono::Duration::from_std(o.request_id_retention)
+                    .unwrap_or(chrono::Duration::MAX);
+            match self.inner.store.purge_request_ids(ids_before).await {
+                Ok(n) if n > 0 => tracing::debug!(n, "request ids forgotten"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging request ids failed"),
             }
             tokio::select! {
                 _ = sleep(self.inner.options.compaction_interval) => {}

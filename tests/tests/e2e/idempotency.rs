@@ -1,10 +1,11 @@
 use homecoming_client::{Error, ListQuery, proto};
-use homecoming_tests::{Backend, backend_tests, fixtures::*, spawn_app};
+use homecoming_tests::{Backend, backend_tests, fixtures::*, spawn_app, spawn_app_with};
 
 backend_tests!(
     retries_with_the_same_request_id_create_once,
     a_request_id_reused_for_another_request_is_rejected,
     retries_are_remembered_across_restarts,
+    request_ids_are_forgotten_after_their_retention,
 );
 
 async fn retries_with_the_same_request_id_create_once(backend: Backend) {
@@ -158,4 +159,38 @@ async fn retries_are_remembered_across_restarts(backend: Backend) {
         .unwrap();
     assert_eq!(all.items.len(), 1);
     let _: proto::Exchange = got;
+}
+
+async fn request_ids_are_forgotten_after_their_retention(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            "--request-id-retention",
+            "0s",
+            "--compaction-interval",
+            "50ms",
+        ],
+    )
+    .await;
+    let rid = uuid::Uuid::new_v4().to_string();
+    let first = app
+        .client
+        .persons()
+        .create_with_request_id(person("Testenko", "Ivan"), &rid)
+        .await
+        .unwrap();
+    let mut again = first.clone();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        again = app
+            .client
+            .persons()
+            .create_with_request_id(person("Testenko", "Ivan"), &rid)
+            .await
+            .unwrap();
+        if again.id != first.id {
+            break;
+        }
+    }
+    assert_ne!(again.id, first.id, "a forgotten request id creates again");
 }
