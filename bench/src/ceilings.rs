@@ -1,0 +1,150 @@
+//! Storage ceilings measured in the same run, on the same database type and durability, without
+//! gRPC or the ORM: single-row commits, batched inserts in one transaction, primary-key reads.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::sqlx::{
+    self, Executor, Pool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ceilings {
+    pub commits_per_second: f64,
+    pub batched_rows_per_second: f64,
+    pub pk_reads_per_second: f64,
+}
+
+/// SQLite in `dir`, WAL and synchronous=FULL as the server runs by default.
+pub async fn sqlite(dir: &std::path::Path, duration: Duration) -> anyhow::Result<Ceilings> {
+    let opts = SqliteConnectOptions::new()
+        .filename(dir.join("ceiling.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    pool.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        .await?;
+    run(&pool, duration, "?").await
+}
+
+/// PostgreSQL at `url`, default durability (fsync on commit).
+pub async fn postgres(url: &str, duration: Duration) -> anyhow::Result<Ceilings> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS bench_ceiling (id BIGINT PRIMARY KEY, v TEXT NOT NULL)",
+    )
+    .await?;
+    let c = run_pg(&pool, duration).await;
+    let _ = pool.execute("DROP TABLE IF EXISTS bench_ceiling").await;
+    c
+}
+
+async fn run(pool: &Pool<sqlx::Sqlite>, duration: Duration, _p: &str) -> anyhow::Result<Ceilings> {
+    let mut c = Ceilings::default();
+    let start = Instant::now();
+    let mut n = 0i64;
+    while start.elapsed() < duration {
+        sqlx::query("INSERT INTO t (id, v) VALUES (?, ?)")
+            .bind(n)
+            .bind("single row")
+            .execute(pool)
+            .await?;
+        n += 1;
+    }
+    c.commits_per_second = n as f64 / start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut rows = 0i64;
+    let mut tx = pool.begin().await?;
+    while start.elapsed() < duration {
+        let mut q = String::from("INSERT INTO t (id, v) VALUES ");
+        for i in 0..100 {
+            if i > 0 {
+                q.push(',');
+            }
+            q.push_str(&format!("({}, 'batched')", 10_000_000 + rows + i));
+        }
+        // Only integers this loop made are spliced in.
+        sqlx::query(sqlx::AssertSqlSafe(q))
+            .execute(&mut *tx)
+            .await?;
+        rows += 100;
+    }
+    tx.commit().await?;
+    c.batched_rows_per_second = rows as f64 / start.elapsed().as_secs_f64();
+
+    let max = n.max(1);
+    let start = Instant::now();
+    let mut reads = 0u64;
+    let mut x = 88172645463325252u64;
+    while start.elapsed() < duration {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let _: Option<(String,)> = sqlx::query_as("SELECT v FROM t WHERE id = ?")
+            .bind((x % max as u64) as i64)
+            .fetch_optional(pool)
+            .await?;
+        reads += 1;
+    }
+    c.pk_reads_per_second = reads as f64 / start.elapsed().as_secs_f64();
+    Ok(c)
+}
+
+async fn run_pg(pool: &Pool<sqlx::Postgres>, duration: Duration) -> anyhow::Result<Ceilings> {
+    let mut c = Ceilings::default();
+    let start = Instant::now();
+    let mut n = 0i64;
+    while start.elapsed() < duration {
+        sqlx::query("INSERT INTO bench_ceiling (id, v) VALUES ($1, $2)")
+            .bind(n)
+            .bind("single row")
+            .execute(pool)
+            .await?;
+        n += 1;
+    }
+    c.commits_per_second = n as f64 / start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut rows = 0i64;
+    let mut tx = pool.begin().await?;
+    while start.elapsed() < duration {
+        let mut q = String::from("INSERT INTO bench_ceiling (id, v) VALUES ");
+        for i in 0..100 {
+            if i > 0 {
+                q.push(',');
+            }
+            q.push_str(&format!("({}, 'batched')", 10_000_000 + rows + i));
+        }
+        // Only integers this loop made are spliced in.
+        sqlx::query(sqlx::AssertSqlSafe(q))
+            .execute(&mut *tx)
+            .await?;
+        rows += 100;
+    }
+    tx.commit().await?;
+    c.batched_rows_per_second = rows as f64 / start.elapsed().as_secs_f64();
+
+    let max = n.max(1);
+    let start = Instant::now();
+    let mut reads = 0u64;
+    let mut x = 88172645463325252u64;
+    while start.elapsed() < duration {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let _: Option<(String,)> = sqlx::query_as("SELECT v FROM bench_ceiling WHERE id = $1")
+            .bind((x % max as u64) as i64)
+            .fetch_optional(pool)
+            .await?;
+        reads += 1;
+    }
+    c.pk_reads_per_second = reads as f64 / start.elapsed().as_secs_f64();
+    Ok(c)
+}

@@ -1,0 +1,94 @@
+//! A server the benchmark starts itself, so it can read the server's CPU time and memory from
+//! /proc.
+
+use std::{net::TcpListener, path::Path, process::Stdio, time::Duration};
+
+use anyhow::{Context, bail};
+use tokio::process::{Child, Command};
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub pid: u32,
+}
+
+impl Server {
+    pub async fn start(bin: &Path, database_url: &str, extra: &[&str]) -> anyhow::Result<Server> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut cmd = Command::new(bin);
+        cmd.arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(database_url)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let child = cmd.spawn().with_context(|| {
+            format!(
+                "starting {} (build it: cargo build --release -p homecoming-server)",
+                bin.display()
+            )
+        })?;
+        let pid = child.id().context("server pid")?;
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if let Ok(ch) = tonic::transport::Endpoint::from_shared(url.clone())?
+                .connect()
+                .await
+            {
+                let mut h = tonic_health::pb::health_client::HealthClient::new(ch);
+                if h.check(tonic_health::pb::HealthCheckRequest::default())
+                    .await
+                    .is_ok()
+                {
+                    return Ok(Server { child, url, pid });
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("server did not become healthy")
+    }
+
+    /// User + system CPU seconds used so far (Linux clock ticks of 1/100 s).
+    pub fn cpu_seconds(&self) -> f64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) else {
+            return 0.0;
+        };
+        // Fields after the command name (which may hold spaces) start after ") ".
+        let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+            return 0.0;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// (current, peak) resident memory in MiB.
+    pub fn rss_mib(&self) -> (f64, f64) {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
+            return (0.0, 0.0);
+        };
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        (kib("VmRSS:"), kib("VmHWM:"))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status()
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
+    }
+}
