@@ -30,7 +30,7 @@ pub async fn sqlite(dir: &std::path::Path, duration: Duration) -> anyhow::Result
         .await?;
     pool.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
         .await?;
-    run(&pool, duration, "?").await
+    run(&pool, duration).await
 }
 
 /// PostgreSQL at `url`, default durability (fsync on commit).
@@ -45,106 +45,75 @@ pub async fn postgres(url: &str, duration: Duration) -> anyhow::Result<Ceilings>
     c
 }
 
-async fn run(pool: &Pool<sqlx::Sqlite>, duration: Duration, _p: &str) -> anyhow::Result<Ceilings> {
-    let mut c = Ceilings::default();
-    let start = Instant::now();
-    let mut n = 0i64;
-    while start.elapsed() < duration {
-        sqlx::query("INSERT INTO t (id, v) VALUES (?, ?)")
-            .bind(n)
-            .bind("single row")
-            .execute(pool)
-            .await?;
-        n += 1;
-    }
-    c.commits_per_second = n as f64 / start.elapsed().as_secs_f64();
-
-    let start = Instant::now();
-    let mut rows = 0i64;
-    let mut tx = pool.begin().await?;
-    while start.elapsed() < duration {
-        let mut q = String::from("INSERT INTO t (id, v) VALUES ");
-        for i in 0..100 {
-            if i > 0 {
-                q.push(',');
+/// The three measurements, for one backend: `$insert` and `$select` differ only in their
+/// placeholders, `$table` is the scratch table.
+macro_rules! measure {
+    ($name:ident, $db:ty, $table:literal, $insert:literal, $select:literal) => {
+        async fn $name(pool: &Pool<$db>, duration: Duration) -> anyhow::Result<Ceilings> {
+            let mut c = Ceilings::default();
+            let start = Instant::now();
+            let mut n = 0i64;
+            while start.elapsed() < duration {
+                sqlx::query($insert)
+                    .bind(n)
+                    .bind("single row")
+                    .execute(pool)
+                    .await?;
+                n += 1;
             }
-            q.push_str(&format!("({}, 'batched')", 10_000_000 + rows + i));
-        }
-        // Only integers this loop made are spliced in.
-        sqlx::query(sqlx::AssertSqlSafe(q))
-            .execute(&mut *tx)
-            .await?;
-        rows += 100;
-    }
-    tx.commit().await?;
-    c.batched_rows_per_second = rows as f64 / start.elapsed().as_secs_f64();
+            c.commits_per_second = n as f64 / start.elapsed().as_secs_f64();
 
-    let max = n.max(1);
-    let start = Instant::now();
-    let mut reads = 0u64;
-    let mut x = 88172645463325252u64;
-    while start.elapsed() < duration {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let _: Option<(String,)> = sqlx::query_as("SELECT v FROM t WHERE id = ?")
-            .bind((x % max as u64) as i64)
-            .fetch_optional(pool)
-            .await?;
-        reads += 1;
-    }
-    c.pk_reads_per_second = reads as f64 / start.elapsed().as_secs_f64();
-    Ok(c)
+            let start = Instant::now();
+            let mut rows = 0i64;
+            let mut tx = pool.begin().await?;
+            while start.elapsed() < duration {
+                let mut q = format!("INSERT INTO {} (id, v) VALUES ", $table);
+                for i in 0..100 {
+                    if i > 0 {
+                        q.push(',');
+                    }
+                    q.push_str(&format!("({}, 'batched')", 10_000_000 + rows + i));
+                }
+                // Only integers this loop made are spliced in.
+                sqlx::query(sqlx::AssertSqlSafe(q))
+                    .execute(&mut *tx)
+                    .await?;
+                rows += 100;
+            }
+            tx.commit().await?;
+            c.batched_rows_per_second = rows as f64 / start.elapsed().as_secs_f64();
+
+            let max = n.max(1);
+            let start = Instant::now();
+            let mut reads = 0u64;
+            let mut x = 88172645463325252u64;
+            while start.elapsed() < duration {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let _: Option<(String,)> = sqlx::query_as($select)
+                    .bind((x % max as u64) as i64)
+                    .fetch_optional(pool)
+                    .await?;
+                reads += 1;
+            }
+            c.pk_reads_per_second = reads as f64 / start.elapsed().as_secs_f64();
+            Ok(c)
+        }
+    };
 }
 
-async fn run_pg(pool: &Pool<sqlx::Postgres>, duration: Duration) -> anyhow::Result<Ceilings> {
-    let mut c = Ceilings::default();
-    let start = Instant::now();
-    let mut n = 0i64;
-    while start.elapsed() < duration {
-        sqlx::query("INSERT INTO bench_ceiling (id, v) VALUES ($1, $2)")
-            .bind(n)
-            .bind("single row")
-            .execute(pool)
-            .await?;
-        n += 1;
-    }
-    c.commits_per_second = n as f64 / start.elapsed().as_secs_f64();
-
-    let start = Instant::now();
-    let mut rows = 0i64;
-    let mut tx = pool.begin().await?;
-    while start.elapsed() < duration {
-        let mut q = String::from("INSERT INTO bench_ceiling (id, v) VALUES ");
-        for i in 0..100 {
-            if i > 0 {
-                q.push(',');
-            }
-            q.push_str(&format!("({}, 'batched')", 10_000_000 + rows + i));
-        }
-        // Only integers this loop made are spliced in.
-        sqlx::query(sqlx::AssertSqlSafe(q))
-            .execute(&mut *tx)
-            .await?;
-        rows += 100;
-    }
-    tx.commit().await?;
-    c.batched_rows_per_second = rows as f64 / start.elapsed().as_secs_f64();
-
-    let max = n.max(1);
-    let start = Instant::now();
-    let mut reads = 0u64;
-    let mut x = 88172645463325252u64;
-    while start.elapsed() < duration {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let _: Option<(String,)> = sqlx::query_as("SELECT v FROM bench_ceiling WHERE id = $1")
-            .bind((x % max as u64) as i64)
-            .fetch_optional(pool)
-            .await?;
-        reads += 1;
-    }
-    c.pk_reads_per_second = reads as f64 / start.elapsed().as_secs_f64();
-    Ok(c)
-}
+measure!(
+    run,
+    sqlx::Sqlite,
+    "t",
+    "INSERT INTO t (id, v) VALUES (?, ?)",
+    "SELECT v FROM t WHERE id = ?"
+);
+measure!(
+    run_pg,
+    sqlx::Postgres,
+    "bench_ceiling",
+    "INSERT INTO bench_ceiling (id, v) VALUES ($1, $2)",
+    "SELECT v FROM bench_ceiling WHERE id = $1"
+);

@@ -215,7 +215,8 @@ impl Store {
             return Ok(current);
         }
         let codes_changed = fields.category_codes != current.fields.category_codes;
-        let names_changed = name_keys(&fields) != name_keys(&current.fields);
+        let keys = name_keys(&fields);
+        let names_changed = keys != name_keys(&current.fields);
         let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
         let exchange_date = fields
             .exchange_id
@@ -245,7 +246,6 @@ impl Store {
             .await?;
         }
         if names_changed {
-            let keys = name_keys(&p.fields);
             links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &keys).await?;
         }
         w.log(
