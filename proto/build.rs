@@ -12,6 +12,8 @@ const PROTOS: &[&str] = &[
     "homecoming/v1/figures.proto",
     "homecoming/v1/registry.proto",
     "homecoming/v1/watch.proto",
+    "homecoming/v1/access.proto",
+    "homecoming/v1/audit.proto",
     // Not used by the Rust code (tonic-types has these); compiled so that reflection can
     // describe error details to grpcurl.
     "google/rpc/error_details.proto",

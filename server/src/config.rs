@@ -1,6 +1,6 @@
 //! Configuration: command-line flags, each with an environment fallback (`HOMECOMING_*`).
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -107,6 +107,38 @@ pub struct Config {
     #[arg(long, env = "HOMECOMING_COMPACTION_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub compaction_interval: Duration,
 
+    /// Where the first start writes the administrator token it creates (only when the
+    /// database has no tokens). Default: beside the SQLite file (`<file>.admin-token`), or
+    /// `homecoming.admin-token` in the working directory for PostgreSQL.
+    #[arg(long, env = "HOMECOMING_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// How long a token looked up is trusted before it is read again (a revocation on another
+    /// replica, or with `token revoke`, takes effect within it).
+    #[arg(long, env = "HOMECOMING_TOKEN_CACHE_TTL", default_value = "2s", value_parser = parse_duration)]
+    pub token_cache_ttl: Duration,
+
+    /// Audit events of reads that may wait to be written; when full, reads wait.
+    #[arg(long, env = "HOMECOMING_AUDIT_QUEUE", default_value_t = 10_000)]
+    pub audit_queue: usize,
+
+    /// PEM certificate chain to serve TLS with (with --tls-key).
+    #[arg(long, env = "HOMECOMING_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "HOMECOMING_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): clients must present a certificate signed by one (mutual TLS).
+    #[arg(long, env = "HOMECOMING_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Serve without TLS on an address other than loopback (refused otherwise: tokens and
+    /// personal data would cross the network in clear text).
+    #[arg(long, env = "HOMECOMING_ALLOW_INSECURE", default_value_t = false)]
+    pub allow_insecure: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -120,6 +152,54 @@ pub enum Command {
     /// Load the demo data (the 4 July 2025 exchange stage and a synthetic roster) and exit.
     /// Running it again changes nothing.
     DemoData,
+    /// Manage bearer tokens directly in the database (works while the server runs).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown this once) on standard output.
+    Create {
+        /// Unique name, e.g. `ops-bot` (lowercase letters, digits, . _ -).
+        #[arg(long)]
+        name: String,
+        /// viewer, editor or admin.
+        #[arg(long)]
+        role: String,
+        /// Expire after this long (e.g. `90d`); default: never.
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<Duration>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id or name.
+    Revoke {
+        /// The token's id or name.
+        token: String,
+    },
+}
+
+impl Config {
+    /// Where the bootstrap admin token goes.
+    pub fn admin_token_path(&self) -> PathBuf {
+        if let Some(p) = &self.admin_token_file {
+            return p.clone();
+        }
+        match sqlite_file(&self.database_url) {
+            Some(file) => PathBuf::from(format!("{file}.admin-token")),
+            None => PathBuf::from("homecoming.admin-token"),
+        }
+    }
+}
+
+/// The file of a `sqlite://FILE?...` or `sqlite:FILE` url.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    (!file.is_empty()).then_some(file)
 }
 
 impl Config {
@@ -175,5 +255,23 @@ mod tests {
             Some("127.0.0.1:50051".into())
         );
         assert!(c.is_some_and(|c| c.database_url.starts_with("sqlite://homecoming.db")));
+    }
+
+    #[test]
+    fn the_admin_token_file_lies_beside_the_sqlite_file() {
+        let c = Config::from_args([
+            "homecoming-server",
+            "--database-url",
+            "sqlite:///tmp/x/r.db?mode=rwc",
+        ]);
+        assert_eq!(
+            c.ok().map(|c| c.admin_token_path()),
+            Some(PathBuf::from("/tmp/x/r.db.admin-token"))
+        );
+        let c = Config::from_args(["homecoming-server", "--database-url", "postgres://u@h/db"]);
+        assert_eq!(
+            c.ok().map(|c| c.admin_token_path()),
+            Some(PathBuf::from("homecoming.admin-token"))
+        );
     }
 }

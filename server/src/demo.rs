@@ -298,6 +298,7 @@ fn roster(exchange_id: &str) -> Vec<PersonFields> {
                 },
                 notes: "Synthetic demo record.".into(),
                 place_of_birth: String::new(),
+                restricted: false,
             }
         })
         .collect()

@@ -13,10 +13,13 @@
 //! - [`demo`]: the demo dataset (`homecoming-server demo-data`): synthetic, idempotent.
 //! - [`watch`]: the change feed: one hub per process tails the change log (woken by local
 //!   commits, PostgreSQL NOTIFY and polling) for every watcher; compaction.
+//! - [`audit`]: the batched queue that appends audit events of reads and failed calls.
 //! - [`grpc`]: thin adapters, one file per service: convert, validate, call the store, convert
-//!   back; `grpc::status` is the one mapping from [`domain::Error`] to `tonic::Status`.
+//!   back; `grpc::status` is the one mapping from [`domain::Error`] to `tonic::Status`;
+//!   `grpc::auth` authenticates every call and holds the table of the role each RPC requires.
 
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod domain;

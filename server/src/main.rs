@@ -32,6 +32,9 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Some(Command::Token(ref command)) => {
+            homecoming_server::app::token_command(&config, command).await
+        }
         Some(Command::Serve) | None => {
             let app = App::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await

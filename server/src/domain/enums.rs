@@ -177,3 +177,19 @@ mod tests {
         assert_eq!(ServiceBranch::from_code(99), None);
     }
 }
+
+wire_enum!(
+    /// What a bearer token may do; each role can do everything the ones before it can.
+    Role, "ROLE_" {
+        Viewer = 1 => "VIEWER",
+        Editor = 2 => "EDITOR",
+        Admin = 3 => "ADMIN",
+    }
+);
+
+impl Role {
+    /// Whether this role may call something that requires `required`.
+    pub fn includes(self, required: Role) -> bool {
+        self.code() >= required.code() && self != Role::Unspecified
+    }
+}

@@ -111,6 +111,20 @@ pub enum Error {
     /// OUT_OF_RANGE: a watch asked for revisions the change log no longer holds.
     #[error("revision {requested} was compacted; the oldest available is {oldest}")]
     RevisionCompacted { requested: i64, oldest: i64 },
+    /// UNAUTHENTICATED: no token, or one that is unknown, expired or revoked. `reason` is the
+    /// ErrorInfo reason (`TOKEN_MISSING`, `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`).
+    #[error("{message}")]
+    Unauthenticated {
+        reason: &'static str,
+        message: String,
+    },
+    /// PERMISSION_DENIED: the caller's role may not do this. `field` names the request field
+    /// that asked for more than the role allows, if one did.
+    #[error("{message}")]
+    PermissionDenied {
+        field: Option<String>,
+        message: String,
+    },
     /// UNAVAILABLE: this server is shutting down; resume elsewhere.
     #[error("the server is shutting down; retry on another replica or after restart")]
     ShuttingDown,

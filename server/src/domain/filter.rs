@@ -110,6 +110,31 @@ const MAX_DEPTH: usize = 32;
 const MAX_COMPARISONS: usize = 100;
 
 /// Parses a filter; `Ok(None)` for an empty one.
+impl Expr {
+    /// Every field name the expression compares.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::And(v) | Expr::Or(v) => stack.extend(v.iter()),
+                Expr::Not(inner) => stack.push(inner),
+                Expr::Compare(c) => out.push(c.field.as_str()),
+            }
+        }
+        out
+    }
+}
+
+/// The field names a filter compares; empty for an empty or unparseable filter (the store
+/// reports the syntax error with its position).
+pub fn fields_of(input: &str) -> Vec<String> {
+    match parse(input) {
+        Ok(Some(e)) => e.fields().into_iter().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub fn parse(input: &str) -> Result<Option<Expr>, FilterError> {
     let n = input.chars().count();
     if n > MAX_LEN {

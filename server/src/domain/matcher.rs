@@ -171,6 +171,7 @@ impl Matchable for Person {
             "status" => Some(enum_value(f.status)),
             "exchange_id" => Some(FieldValue::Id(f.exchange_id.as_deref())),
             "convicted_in_captivity" => Some(FieldValue::Bool(f.convicted_in_captivity)),
+            "restricted" => Some(FieldValue::Bool(f.restricted)),
             "category_codes" => Some(FieldValue::Codes(&f.category_codes)),
             "name" => Some(FieldValue::Names(translit::person_keys(
                 &f.family_name,

@@ -2,6 +2,7 @@
 //! update mask applies, how a filter or an ordering is written. Nothing here knows gRPC, prost or
 //! the database; `grpc` converts wire messages into these types and `store` persists them.
 
+pub mod access;
 mod enums;
 mod error;
 pub mod filter;
@@ -21,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 pub use category::{Category, CategoryFields, Code};
 pub use enums::{
-    CareStatus, CategoryKind, ExchangeStatus, PersonKind, PersonStatus, RankGroup, ServiceBranch,
-    Sex, WireEnum,
+    CareStatus, CategoryKind, ExchangeStatus, PersonKind, PersonStatus, RankGroup, Role,
+    ServiceBranch, Sex, WireEnum,
 };
 pub use error::{Error, FieldViolation, Violations};
 pub use exchange::{Exchange, ExchangeFields};

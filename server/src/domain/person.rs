@@ -41,6 +41,9 @@ pub struct PersonFields {
     pub category_codes: Vec<String>,
     pub aftercare: Aftercare,
     pub notes: String,
+    /// Withheld: only admins see the person at all (Geneva Convention IV Art. 137).
+    #[serde(default)]
+    pub restricted: bool,
 }
 
 /// Figures derived from the dates, never stored by hand.
@@ -179,6 +182,7 @@ impl Patch for PersonFields {
         "aftercare.rehabilitation",
         "aftercare.payments",
         "notes",
+        "restricted",
     ];
     const IMMUTABLE: &'static [&'static str] = &[];
     const OUTPUT_ONLY: &'static [&'static str] = &[
@@ -220,6 +224,7 @@ impl Patch for PersonFields {
             }
             "aftercare.payments" => self.aftercare.payments = f.aftercare.payments,
             "notes" => self.notes.clone_from(&f.notes),
+            "restricted" => self.restricted = f.restricted,
             _ => {}
         }
     }
@@ -253,6 +258,7 @@ impl Patch for PersonFields {
             "aftercare.rehabilitation" => self.aftercare.rehabilitation != CareStatus::Unspecified,
             "aftercare.payments" => self.aftercare.payments != CareStatus::Unspecified,
             "notes" => !self.notes.is_empty(),
+            "restricted" => self.restricted,
             _ => false,
         }
     }

@@ -3,19 +3,23 @@
 use homecoming_proto::v1::{self as pb, category_service_server::CategoryService};
 use tonic::{Request, Response, Status};
 
-use super::{check, convert, etag, list_query, mask_paths, required, structural, validated};
+use super::{
+    audited, auth, check, convert, etag, list_query, mask_paths, required, structural, validated,
+};
 use crate::{
+    audit::AuditLog,
     domain::{Violations, parse_id, parse_request_id},
     store::Store,
 };
 
 pub struct CategoryApi {
     store: Store,
+    audit: AuditLog,
 }
 
 impl CategoryApi {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, audit: AuditLog) -> Self {
+        Self { store, audit }
     }
 }
 
@@ -25,28 +29,39 @@ impl CategoryService for CategoryApi {
         &self,
         request: Request<pb::CreateCategoryRequest>,
     ) -> Result<Response<pb::Category>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::CreateCategoryRequest {
             category,
             request_id,
         } = request.into_inner();
-        let mut v = Violations::new();
-        let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-        let fields = check(
-            &mut v,
-            required("category", category).and_then(|r| {
-                let (incoming, v) = convert::category_in(r);
-                validated(
-                    v,
-                    incoming
-                        .fields
-                        .validate()
-                        .map_err(|e| e.prefixed("category")),
-                )
-            }),
-        );
-        let fields = v.finish(fields)?.unwrap_or_default();
-        let created = self.store.create_category(fields, request_id).await?;
-        Ok(Response::new(convert::category_out(created)))
+        let requested = Vec::new();
+        let result = async {
+            let mut v = Violations::new();
+            let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+            let fields = check(
+                &mut v,
+                required("category", category).and_then(|r| {
+                    let (incoming, v) = convert::category_in(r);
+                    validated(
+                        v,
+                        incoming
+                            .fields
+                            .validate()
+                            .map_err(|e| e.prefixed("category")),
+                    )
+                }),
+            );
+            let fields = v.finish(fields)?.unwrap_or_default();
+            let created = store.create_category(fields, request_id).await?;
+            Ok(convert::category_out(created))
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |c| {
+            vec![c.id.clone()]
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn get_category(
@@ -83,32 +98,56 @@ impl CategoryService for CategoryApi {
         &self,
         request: Request<pb::UpdateCategoryRequest>,
     ) -> Result<Response<pb::Category>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::UpdateCategoryRequest {
             category,
             update_mask,
         } = request.into_inner();
-        let (incoming, v) = convert::category_in(required("category", category)?);
-        structural(v)?;
-        let id = parse_id("category.id", &incoming.id)?;
-        let updated = self
-            .store
-            .update_category(
-                &id,
-                etag(&incoming.etag),
-                &incoming.fields,
-                &mask_paths(update_mask),
-            )
-            .await?;
-        Ok(Response::new(convert::category_out(updated)))
+        let requested = vec![
+            category
+                .as_ref()
+                .map(|c| c.id.trim().to_owned())
+                .unwrap_or_default(),
+        ];
+        let result = async {
+            let (incoming, v) = convert::category_in(required("category", category)?);
+            structural(v)?;
+            let id = parse_id("category.id", &incoming.id)?;
+            let updated = store
+                .update_category(
+                    &id,
+                    etag(&incoming.etag),
+                    &incoming.fields,
+                    &mask_paths(update_mask),
+                )
+                .await?;
+            Ok(convert::category_out(updated))
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |c| {
+            vec![c.id.clone()]
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn delete_category(
         &self,
         request: Request<pb::DeleteCategoryRequest>,
     ) -> Result<Response<()>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::DeleteCategoryRequest { id, etag: sent } = request.into_inner();
-        let id = parse_id("id", &id)?;
-        self.store.delete_category(&id, etag(&sent)).await?;
-        Ok(Response::new(()))
+        let requested = vec![id.trim().to_owned()];
+        let result = async {
+            let id = parse_id("id", &id)?;
+            store.delete_category(&id, etag(&sent)).await?;
+            Ok(())
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |_| vec![])
+            .await
+            .map(Response::new)
     }
 }

@@ -9,7 +9,9 @@ use prost_types::Timestamp;
 
 use crate::domain::{
     Aftercare, Category, CategoryFields, Exchange, ExchangeFields, Meta, Person, PersonFields,
-    Violations, WireEnum, parse_id,
+    Violations, WireEnum,
+    access::{AuditEvent, Token},
+    parse_id,
     summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
 };
 
@@ -231,6 +233,7 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         notes,
         age_at_return: _,
         days_in_captivity: _,
+        restricted,
     } = p;
     let mut v = Violations::new();
     let f = |name: &str| format!("{prefix}.{name}");
@@ -274,6 +277,7 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
             payments: enum_in(&mut v, &f("aftercare.payments"), payments),
         },
         notes,
+        restricted,
     };
     (Incoming { fields, id, etag }, v)
 }
@@ -302,6 +306,7 @@ pub fn person_out(p: Person) -> pb::Person {
         category_codes,
         aftercare,
         notes,
+        restricted,
     } = p.fields;
     pb::Person {
         id,
@@ -335,6 +340,7 @@ pub fn person_out(p: Person) -> pb::Person {
         notes,
         age_at_return: p.derived.age_at_return,
         days_in_captivity: p.derived.days_in_captivity,
+        restricted,
     }
 }
 
@@ -466,4 +472,50 @@ pub fn optional_date_in(
     let mut v = Violations::new();
     let date = date_in(&mut v, field, d);
     v.finish(date)
+}
+
+pub fn token_out(t: Token) -> pb::Token {
+    let Token {
+        id,
+        name,
+        role,
+        create_time,
+        expire_time,
+        revoke_time,
+        created_by,
+    } = t;
+    pb::Token {
+        id,
+        name,
+        role: role.code(),
+        create_time: Some(timestamp(create_time)),
+        expire_time: expire_time.map(timestamp),
+        revoke_time: revoke_time.map(timestamp),
+        created_by,
+    }
+}
+
+pub fn audit_event_out(e: AuditEvent) -> pb::AuditEvent {
+    let AuditEvent {
+        id,
+        time,
+        token_id,
+        token_name,
+        role,
+        method,
+        resource_ids,
+        code,
+        peer,
+    } = e;
+    pb::AuditEvent {
+        id,
+        time: Some(timestamp(time)),
+        token_id,
+        token_name,
+        role: role.code(),
+        method,
+        resource_ids,
+        code,
+        peer,
+    }
 }

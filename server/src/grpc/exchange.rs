@@ -3,19 +3,23 @@
 use homecoming_proto::v1::{self as pb, exchange_service_server::ExchangeService};
 use tonic::{Request, Response, Status};
 
-use super::{check, convert, etag, list_query, mask_paths, required, structural, validated};
+use super::{
+    audited, auth, check, convert, etag, list_query, mask_paths, required, structural, validated,
+};
 use crate::{
+    audit::AuditLog,
     domain::{Violations, parse_id, parse_request_id},
     store::Store,
 };
 
 pub struct ExchangeApi {
     store: Store,
+    audit: AuditLog,
 }
 
 impl ExchangeApi {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, audit: AuditLog) -> Self {
+        Self { store, audit }
     }
 }
 
@@ -25,28 +29,39 @@ impl ExchangeService for ExchangeApi {
         &self,
         request: Request<pb::CreateExchangeRequest>,
     ) -> Result<Response<pb::Exchange>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::CreateExchangeRequest {
             exchange,
             request_id,
         } = request.into_inner();
-        let mut v = Violations::new();
-        let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-        let fields = check(
-            &mut v,
-            required("exchange", exchange).and_then(|r| {
-                let (incoming, v) = convert::exchange_in(r);
-                validated(
-                    v,
-                    incoming
-                        .fields
-                        .validate()
-                        .map_err(|e| e.prefixed("exchange")),
-                )
-            }),
-        );
-        let fields = v.finish(fields)?.unwrap_or_default();
-        let created = self.store.create_exchange(fields, request_id).await?;
-        Ok(Response::new(convert::exchange_out(created)))
+        let requested = Vec::new();
+        let result = async {
+            let mut v = Violations::new();
+            let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+            let fields = check(
+                &mut v,
+                required("exchange", exchange).and_then(|r| {
+                    let (incoming, v) = convert::exchange_in(r);
+                    validated(
+                        v,
+                        incoming
+                            .fields
+                            .validate()
+                            .map_err(|e| e.prefixed("exchange")),
+                    )
+                }),
+            );
+            let fields = v.finish(fields)?.unwrap_or_default();
+            let created = store.create_exchange(fields, request_id).await?;
+            Ok(convert::exchange_out(created))
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |x| {
+            vec![x.id.clone()]
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn get_exchange(
@@ -83,41 +98,75 @@ impl ExchangeService for ExchangeApi {
         &self,
         request: Request<pb::UpdateExchangeRequest>,
     ) -> Result<Response<pb::Exchange>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::UpdateExchangeRequest {
             exchange,
             update_mask,
         } = request.into_inner();
-        let (incoming, v) = convert::exchange_in(required("exchange", exchange)?);
-        structural(v)?;
-        let id = parse_id("exchange.id", &incoming.id)?;
-        let updated = self
-            .store
-            .update_exchange(
-                &id,
-                etag(&incoming.etag),
-                &incoming.fields,
-                &mask_paths(update_mask),
-            )
-            .await?;
-        Ok(Response::new(convert::exchange_out(updated)))
+        let requested = vec![
+            exchange
+                .as_ref()
+                .map(|x| x.id.trim().to_owned())
+                .unwrap_or_default(),
+        ];
+        let result = async {
+            let (incoming, v) = convert::exchange_in(required("exchange", exchange)?);
+            structural(v)?;
+            let id = parse_id("exchange.id", &incoming.id)?;
+            let updated = store
+                .update_exchange(
+                    &id,
+                    etag(&incoming.etag),
+                    &incoming.fields,
+                    &mask_paths(update_mask),
+                )
+                .await?;
+            Ok(convert::exchange_out(updated))
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |x| {
+            vec![x.id.clone()]
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn get_exchange_summary(
         &self,
         request: Request<pb::GetExchangeSummaryRequest>,
     ) -> Result<Response<pb::ExchangeSummary>, Status> {
-        let id = parse_id("id", &request.into_inner().id)?;
-        let summary = self.store.exchange_summary(&id).await?;
-        Ok(Response::new(convert::summary_out(summary)))
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
+        let raw = request.into_inner().id;
+        let result = async {
+            let id = parse_id("id", &raw)?;
+            let summary = store.exchange_summary(&id).await?;
+            Ok(convert::summary_out(summary))
+        }
+        .await;
+        let requested = vec![raw.trim().to_owned()];
+        audited(&self.audit, &call, requested, result, |_| vec![])
+            .await
+            .map(Response::new)
     }
 
     async fn delete_exchange(
         &self,
         request: Request<pb::DeleteExchangeRequest>,
     ) -> Result<Response<()>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::DeleteExchangeRequest { id, etag: sent } = request.into_inner();
-        let id = parse_id("id", &id)?;
-        self.store.delete_exchange(&id, etag(&sent)).await?;
-        Ok(Response::new(()))
+        let requested = vec![id.trim().to_owned()];
+        let result = async {
+            let id = parse_id("id", &id)?;
+            store.delete_exchange(&id, etag(&sent)).await?;
+            Ok(())
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |_| vec![])
+            .await
+            .map(Response::new)
     }
 }

@@ -1,7 +1,13 @@
-//! gRPC adapters, one file per service. Each handler runs in a fixed order: convert and
-//! validate the request (every bad field reported at once), call the store, convert back.
+//! gRPC adapters, one file per service. Each handler runs in a fixed order: take the
+//! authorised call (`auth::call`: the role was checked before the handler ran), convert and
+//! validate the request (every bad field reported at once), call the store (a handle made for
+//! the call, so it sees what the caller may see and audits writes in their transaction), convert
+//! back (redacted for the caller), and audit the outcome ([`audited`]).
 //! Errors become `tonic::Status` only through `status.rs`.
 
+pub mod access;
+pub mod audit;
+pub mod auth;
 pub mod category;
 pub mod convert;
 pub mod exchange;
@@ -10,12 +16,44 @@ pub mod registry;
 pub mod status;
 pub mod watch;
 
+use chrono::Utc;
 use prost_types::FieldMask;
+use tonic::Status;
 
 use crate::{
-    domain::{Error, Violations},
+    audit::AuditLog,
+    domain::{Error, Violations, access::Call},
     store::ListQuery,
 };
+
+/// Audits a call's outcome and turns its error into a `Status`. A call whose write committed
+/// was audited in its transaction already; any other outcome (a read, a failure, a write that
+/// changed nothing) is queued here. `requested` are the ids the request named, recorded when
+/// the answer names none (e.g. NOT_FOUND); `answered` picks the ids from a success.
+async fn audited<T>(
+    audit: &AuditLog,
+    call: &Call,
+    requested: Vec<String>,
+    result: Result<T, Error>,
+    answered: impl FnOnce(&T) -> Vec<String>,
+) -> Result<T, Status> {
+    if call.is_audited() {
+        return result.map_err(Status::from);
+    }
+    let (ids, result) = match result {
+        Ok(v) => {
+            let ids = answered(&v);
+            (if ids.is_empty() { requested } else { ids }, Ok(v))
+        }
+        Err(e) => (requested, Err(Status::from(e))),
+    };
+    let code = match &result {
+        Ok(_) => "OK",
+        Err(s) => status::code_name(s.code()),
+    };
+    audit.record(call.event(ids, code, Utc::now())).await;
+    result
+}
 
 /// A required message field.
 fn required<T>(field: &str, value: Option<T>) -> Result<T, Error> {
@@ -30,6 +68,19 @@ fn etag(s: &str) -> Option<&str> {
 
 fn mask_paths(mask: Option<FieldMask>) -> Vec<String> {
     mask.map(|m| m.paths).unwrap_or_default()
+}
+
+/// The fields a filter names (none if it does not parse: the store reports that, with the
+/// position).
+fn filter_fields(filter: &str) -> Vec<String> {
+    crate::domain::filter::fields_of(filter)
+}
+
+/// The fields an `order_by` names (none if it does not parse).
+fn order_fields(order_by: &str) -> Vec<String> {
+    crate::domain::order::parse(order_by)
+        .map(|keys| keys.into_iter().map(|k| k.field).collect())
+        .unwrap_or_default()
 }
 
 fn list_query(page_size: i32, page_token: String, filter: String, order_by: String) -> ListQuery {

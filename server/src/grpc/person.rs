@@ -4,9 +4,15 @@ use chrono::Utc;
 use homecoming_proto::v1::{self as pb, person_service_server::PersonService};
 use tonic::{Request, Response, Status};
 
-use super::{check, convert, etag, list_query, mask_paths, required, structural, validated};
+use super::{
+    audited, auth, check, convert, etag, filter_fields, list_query, mask_paths, order_fields,
+    required, structural, validated,
+};
 use crate::{
-    domain::{Error, PersonFields, Violations, parse_id, parse_request_id},
+    audit::AuditLog,
+    domain::{
+        Error, PersonFields, Violations, WireEnum, access::Caller, parse_id, parse_request_id,
+    },
     store::{CreateShape, Store},
 };
 
@@ -15,12 +21,31 @@ pub const MAX_BATCH: usize = 1000;
 
 pub struct PersonApi {
     store: Store,
+    audit: AuditLog,
 }
 
 impl PersonApi {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, audit: AuditLog) -> Self {
+        Self { store, audit }
     }
+}
+
+/// Only an admin may withhold a person or release one.
+fn check_may_restrict(caller: &Caller, fields: &PersonFields, field: &str) -> Result<(), Error> {
+    if fields.restricted && !caller.sees_restricted() {
+        return Err(Error::PermissionDenied {
+            field: Some(field.to_owned()),
+            message: format!(
+                "{field}: only an admin may mark a person restricted (role {})",
+                caller.role.name()
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn person_ids(persons: &[pb::Person]) -> Vec<String> {
+    persons.iter().map(|p| p.id.clone()).collect()
 }
 
 /// Converts and validates one person of a create; violations are named under `prefix`.
@@ -43,126 +68,208 @@ impl PersonService for PersonApi {
         &self,
         request: Request<pb::CreatePersonRequest>,
     ) -> Result<Response<pb::Person>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::CreatePersonRequest { person, request_id } = request.into_inner();
-        let mut v = Violations::new();
-        let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-        let fields = check(&mut v, new_person(person, "person"));
-        let fields = v.finish(fields)?.unwrap_or_default();
-        let mut created = self
-            .store
-            .create_persons(vec![fields], request_id, CreateShape::Single)
-            .await?;
-        let person = created
-            .pop()
-            .ok_or_else(|| Error::Internal("create returned no person".into()))?;
-        Ok(Response::new(convert::person_out(person)))
+        let result = async {
+            let mut v = Violations::new();
+            let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+            let fields = check(&mut v, new_person(person, "person"));
+            let fields = v.finish(fields)?.unwrap_or_default();
+            check_may_restrict(&call.caller, &fields, "person.restricted")?;
+            let mut created = store
+                .create_persons(vec![fields], request_id, CreateShape::Single)
+                .await?;
+            let person = created
+                .pop()
+                .ok_or_else(|| Error::Internal("create returned no person".into()))?;
+            Ok(convert::person_out(call.caller.redact(person)))
+        }
+        .await;
+        audited(&self.audit, &call, vec![], result, |p| vec![p.id.clone()])
+            .await
+            .map(Response::new)
     }
 
     async fn batch_create_persons(
         &self,
         request: Request<pb::BatchCreatePersonsRequest>,
     ) -> Result<Response<pb::BatchCreatePersonsResponse>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::BatchCreatePersonsRequest {
             requests,
             request_id,
         } = request.into_inner();
-        let mut v = Violations::new();
-        let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-        if requests.is_empty() {
-            v.add("requests", "must have at least one entry");
-        }
-        if requests.len() > MAX_BATCH {
-            v.add(
-                "requests",
-                format!(
-                    "must have at most {MAX_BATCH} entries (got {})",
-                    requests.len()
-                ),
-            );
-            // Not worth validating what will not be written.
-            return Err(Error::InvalidArgument(v.into_vec()).into());
-        }
-        let mut batch = Vec::with_capacity(requests.len());
-        for (i, r) in requests.into_iter().enumerate() {
-            // Each entry's own request_id is ignored: the batch's request_id covers it.
-            let pb::CreatePersonRequest {
-                person,
-                request_id: _,
-            } = r;
-            if let Some(f) = check(&mut v, new_person(person, &format!("requests[{i}].person"))) {
-                batch.push(f);
+        let result = async {
+            let mut v = Violations::new();
+            let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+            if requests.is_empty() {
+                v.add("requests", "must have at least one entry");
             }
+            if requests.len() > MAX_BATCH {
+                v.add(
+                    "requests",
+                    format!(
+                        "must have at most {MAX_BATCH} entries (got {})",
+                        requests.len()
+                    ),
+                );
+                // Not worth validating what will not be written.
+                return Err(Error::InvalidArgument(v.into_vec()));
+            }
+            let mut batch = Vec::with_capacity(requests.len());
+            for (i, r) in requests.into_iter().enumerate() {
+                // Each entry's own request_id is ignored: the batch's request_id covers it.
+                let pb::CreatePersonRequest {
+                    person,
+                    request_id: _,
+                } = r;
+                if let Some(f) = check(&mut v, new_person(person, &format!("requests[{i}].person")))
+                {
+                    batch.push(f);
+                }
+            }
+            v.finish(())?;
+            for (i, f) in batch.iter().enumerate() {
+                check_may_restrict(&call.caller, f, &format!("requests[{i}].person.restricted"))?;
+            }
+            let created = store
+                .create_persons(batch, request_id, CreateShape::Batch)
+                .await?;
+            Ok(pb::BatchCreatePersonsResponse {
+                persons: created
+                    .into_iter()
+                    .map(|p| convert::person_out(call.caller.redact(p)))
+                    .collect(),
+            })
         }
-        v.finish(())?;
-        let created = self
-            .store
-            .create_persons(batch, request_id, CreateShape::Batch)
-            .await?;
-        Ok(Response::new(pb::BatchCreatePersonsResponse {
-            persons: created.into_iter().map(convert::person_out).collect(),
-        }))
+        .await;
+        audited(&self.audit, &call, vec![], result, |r| {
+            person_ids(&r.persons)
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn get_person(
         &self,
         request: Request<pb::GetPersonRequest>,
     ) -> Result<Response<pb::Person>, Status> {
-        let id = parse_id("id", &request.into_inner().id)?;
-        let found = self.store.get_person(&id).await?;
-        Ok(Response::new(convert::person_out(found)))
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
+        let raw = request.into_inner().id;
+        let result = async {
+            let id = parse_id("id", &raw)?;
+            let found = store.get_person(&id).await?;
+            Ok(convert::person_out(call.caller.redact(found)))
+        }
+        .await;
+        let requested = vec![raw.trim().to_owned()];
+        audited(&self.audit, &call, requested, result, |p| {
+            vec![p.id.clone()]
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn list_persons(
         &self,
         request: Request<pb::ListPersonsRequest>,
     ) -> Result<Response<pb::ListPersonsResponse>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::ListPersonsRequest {
             page_size,
             page_token,
             filter,
             order_by,
         } = request.into_inner();
-        let page = self
-            .store
-            .list_persons(&list_query(page_size, page_token, filter, order_by))
-            .await?;
-        Ok(Response::new(pb::ListPersonsResponse {
-            persons: page.items.into_iter().map(convert::person_out).collect(),
-            next_page_token: page.next_page_token.unwrap_or_default(),
-            revision: page.revision,
-        }))
+        let result = async {
+            let caller = &call.caller;
+            caller.check_fields_visible(
+                "filter",
+                filter_fields(&filter).iter().map(String::as_str),
+            )?;
+            caller.check_fields_visible(
+                "order_by",
+                order_fields(&order_by).iter().map(String::as_str),
+            )?;
+            let page = store
+                .list_persons(&list_query(page_size, page_token, filter, order_by))
+                .await?;
+            Ok(pb::ListPersonsResponse {
+                persons: page
+                    .items
+                    .into_iter()
+                    .map(|p| convert::person_out(caller.redact(p)))
+                    .collect(),
+                next_page_token: page.next_page_token.unwrap_or_default(),
+                revision: page.revision,
+            })
+        }
+        .await;
+        audited(&self.audit, &call, vec![], result, |r| {
+            person_ids(&r.persons)
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn update_person(
         &self,
         request: Request<pb::UpdatePersonRequest>,
     ) -> Result<Response<pb::Person>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::UpdatePersonRequest {
             person,
             update_mask,
         } = request.into_inner();
-        let (incoming, v) = convert::person_in(required("person", person)?, "person");
-        structural(v)?;
-        let id = parse_id("person.id", &incoming.id)?;
-        let updated = self
-            .store
-            .update_person(
-                &id,
-                etag(&incoming.etag),
-                &incoming.fields,
-                &mask_paths(update_mask),
-            )
-            .await?;
-        Ok(Response::new(convert::person_out(updated)))
+        let requested = vec![
+            person
+                .as_ref()
+                .map(|p| p.id.trim().to_owned())
+                .unwrap_or_default(),
+        ];
+        let result = async {
+            let (incoming, v) = convert::person_in(required("person", person)?, "person");
+            structural(v)?;
+            let id = parse_id("person.id", &incoming.id)?;
+            check_may_restrict(&call.caller, &incoming.fields, "person.restricted")?;
+            let updated = store
+                .update_person(
+                    &id,
+                    etag(&incoming.etag),
+                    &incoming.fields,
+                    &mask_paths(update_mask),
+                )
+                .await?;
+            Ok(convert::person_out(call.caller.redact(updated)))
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |p| {
+            vec![p.id.clone()]
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn delete_person(
         &self,
         request: Request<pb::DeletePersonRequest>,
     ) -> Result<Response<()>, Status> {
+        let call = auth::call(&request)?;
+        let store = self.store.for_call(call.clone());
         let pb::DeletePersonRequest { id, etag: sent } = request.into_inner();
-        let id = parse_id("id", &id)?;
-        self.store.delete_person(&id, etag(&sent)).await?;
-        Ok(Response::new(()))
+        let requested = vec![id.trim().to_owned()];
+        let result = async {
+            let id = parse_id("id", &id)?;
+            store.delete_person(&id, etag(&sent)).await
+        }
+        .await;
+        audited(&self.audit, &call, requested, result, |_| vec![])
+            .await
+            .map(Response::new)
     }
 }

@@ -11,6 +11,29 @@ use crate::domain::Error;
 
 pub const DOMAIN: &str = "homecoming";
 
+/// The canonical name of a code, as the audit trail records it (`NOT_FOUND`).
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
         let mut details = ErrorDetails::new();
@@ -65,6 +88,13 @@ impl From<Error> for Status {
                     meta.insert("oldest_revision".to_owned(), oldest.to_string());
                 }
                 (Code::OutOfRange, "REVISION_COMPACTED", e.to_string())
+            }
+            Error::Unauthenticated { reason, message } => (Code::Unauthenticated, reason, message),
+            Error::PermissionDenied { field, message } => {
+                if let Some(field) = field {
+                    meta.insert("field".to_owned(), field);
+                }
+                (Code::PermissionDenied, "PERMISSION_DENIED", message)
             }
             e @ Error::ShuttingDown => (Code::Unavailable, "SHUTTING_DOWN", e.to_string()),
             Error::Unavailable(m) => {

@@ -9,26 +9,30 @@ use homecoming_proto::v1::{self as pb, watch_service_server::WatchService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::convert;
+use super::{audited, auth, convert};
 use crate::{
-    domain::{Change, Error, Operation, Resource, ResourceType, Violations, filter},
+    audit::AuditLog,
+    domain::{
+        Change, Error, Operation, Resource, ResourceType, Violations, access::Caller, filter,
+    },
     store::check_filter,
     watch::{Hub, Message, WatchSpec},
 };
 
 pub struct WatchApi {
     hub: Hub,
+    audit: AuditLog,
 }
 
 impl WatchApi {
-    pub fn new(hub: Hub) -> Self {
-        Self { hub }
+    pub fn new(hub: Hub, audit: AuditLog) -> Self {
+        Self { hub, audit }
     }
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> + Send>>;
 
-fn spec(r: pb::WatchRequest) -> Result<WatchSpec, Error> {
+fn spec(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, Error> {
     let pb::WatchRequest {
         start_revision,
         types,
@@ -67,6 +71,11 @@ fn spec(r: pb::WatchRequest) -> Result<WatchSpec, Error> {
                 if v.absorb("", check_filter(*one, &filter_text)).is_some() {
                     parsed = filter::parse(&filter_text)
                         .map_err(|e| Error::invalid("filter", e.to_string()))?;
+                    if *one == ResourceType::Person
+                        && let Some(p) = &parsed
+                    {
+                        caller.check_fields_visible("filter", p.fields())?;
+                    }
                 }
             }
             _ => v.add(
@@ -82,10 +91,12 @@ fn spec(r: pb::WatchRequest) -> Result<WatchSpec, Error> {
         filter: parsed,
         send_initial_state,
         progress_notify,
+        caller: caller.clone(),
     })
 }
 
 fn event(
+    caller: &Caller,
     revision: i64,
     operation: Operation,
     time: prost_types::Timestamp,
@@ -94,7 +105,7 @@ fn event(
     let resource = match r {
         Resource::Category(c) => pb::event::Resource::Category(convert::category_out(c)),
         Resource::Exchange(x) => pb::event::Resource::Exchange(convert::exchange_out(x)),
-        Resource::Person(p) => pb::event::Resource::Person(convert::person_out(p)),
+        Resource::Person(p) => pb::event::Resource::Person(convert::person_out(caller.redact(p))),
     };
     let r#type = match operation {
         Operation::Created => pb::EventType::Created,
@@ -109,7 +120,7 @@ fn event(
     }
 }
 
-fn response(m: Message) -> pb::WatchResponse {
+fn response(m: Message, caller: &Caller) -> pb::WatchResponse {
     use pb::watch_response::Kind;
     let kind = match m {
         Message::Events { revision, changes } => Kind::Events(pb::EventBatch {
@@ -125,6 +136,7 @@ fn response(m: Message) -> pb::WatchResponse {
                         previous: _,
                     } = c.as_ref();
                     event(
+                        caller,
                         *revision,
                         *operation,
                         convert::timestamp(*time),
@@ -146,7 +158,13 @@ fn response(m: Message) -> pb::WatchResponse {
                         Resource::Exchange(x) => x.meta.update_time,
                         Resource::Person(p) => p.meta.update_time,
                     };
-                    event(revision, Operation::Created, convert::timestamp(time), r)
+                    event(
+                        caller,
+                        revision,
+                        Operation::Created,
+                        convert::timestamp(time),
+                        r,
+                    )
                 })
                 .collect(),
         }),
@@ -166,9 +184,21 @@ impl WatchService for WatchApi {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let spec = spec(request.into_inner())?;
+        let call = auth::call(&request)?;
+        let caller = call.caller.clone();
+        // The watch is audited when it starts (or is refused); the persons it then delivers
+        // are not recorded one by one.
+        let spec = audited(
+            &self.audit,
+            &call,
+            vec![],
+            spec(request.into_inner(), &caller),
+            |_| vec![],
+        )
+        .await?;
         let rx = self.hub.watch(spec);
-        let stream = ReceiverStream::new(rx).map(|m| m.map(response).map_err(Status::from));
+        let stream = ReceiverStream::new(rx)
+            .map(move |m| m.map(|m| response(m, &caller)).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -155,7 +155,8 @@ impl ReadSnapshot {
                 (v.into_iter().map(Resource::Exchange).collect(), n)
             }
             ResourceType::Person => {
-                let (v, n) = persons::list_in(&self.txn, q).await?;
+                // The watch hides restricted persons per watcher.
+                let (v, n) = persons::list_in(&self.txn, q, true).await?;
                 (v.into_iter().map(Resource::Person).collect(), n)
             }
         };

@@ -60,12 +60,22 @@ pub enum FieldType {
         table: &'static str,
         owner: &'static str,
     },
+    /// Any text values in a table of `(owner, column)` rows; only `:` applies
+    /// (`resource_ids:"…"` of audit events).
+    Values {
+        table: &'static str,
+        owner: &'static str,
+        column: &'static str,
+    },
 }
 
 impl FieldType {
     /// Fields that are sets rather than values: filterable with `:`, not sortable.
     fn is_set(self) -> bool {
-        matches!(self, FieldType::Codes { .. } | FieldType::NameKeys { .. })
+        matches!(
+            self,
+            FieldType::Codes { .. } | FieldType::NameKeys { .. } | FieldType::Values { .. }
+        )
     }
 }
 
@@ -206,6 +216,33 @@ impl Resource {
                 .to_owned();
             return Ok(Expr::exists(sub));
         }
+        if let FieldType::Values {
+            table,
+            owner,
+            column,
+        } = field.ty
+        {
+            if c.op != Op::Has {
+                return Err(FilterError::at(
+                    c.field_pos,
+                    format!(
+                        "`{}` is repeated: use `{}:\"value\"`",
+                        field.name, field.name
+                    ),
+                ));
+            }
+            let t = Alias::new(table);
+            let sub = Query::select()
+                .expr(Expr::val(1))
+                .from(t.clone())
+                .and_where(
+                    Expr::col((t.clone(), Alias::new(owner)))
+                        .equals((Alias::new(self.table), Alias::new("id"))),
+                )
+                .and_where(Expr::col((t, Alias::new(column))).eq(raw.to_owned()))
+                .to_owned();
+            return Ok(Expr::exists(sub));
+        }
         if let FieldType::NameKeys { table, owner } = field.ty {
             if c.op != Op::Has {
                 return Err(FilterError::at(
@@ -320,7 +357,9 @@ impl Resource {
                     .to_string()
                     .into()
             }
-            FieldType::Codes { .. } | FieldType::NameKeys { .. } => unreachable_codes()?,
+            FieldType::Codes { .. } | FieldType::NameKeys { .. } | FieldType::Values { .. } => {
+                unreachable_codes()?
+            }
         };
         let cmp = match c.op {
             Op::Eq => col.clone().eq(value),

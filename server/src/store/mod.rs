@@ -7,11 +7,18 @@
 //!   idempotency records, all in the same transaction as the change.
 //! - `list`: filters (AIP-160) compiled to SQL, orderings and keyset page tokens.
 //! - `categories`, `exchanges`, `persons`: queries and mutations of each resource.
+//! - `access`: bearer tokens (hashes only); `audit`: the append-only audit trail.
+//!
+//! A handle made with `Store::for_call` serves one call: person reads leave out restricted
+//! persons unless the caller is an admin, and each write records the call's audit event in its
+//! own transaction.
 //!
 //! SQLite runs with WAL, foreign keys on, a busy timeout, one writer connection (writes queue in
 //! the pool instead of failing with "database is locked") and a separate pool of readers.
 //! PostgreSQL uses one pool; the revision counter row is the writers' lock.
 
+mod access;
+mod audit;
 mod categories;
 mod changes;
 mod entity;
@@ -32,7 +39,9 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::domain::Error;
+use std::sync::Arc;
+
+use crate::domain::{Error, access::Call};
 
 pub use changes::{ReadSnapshot, check_filter};
 pub use list::ListQuery;
@@ -86,6 +95,9 @@ pub struct Store {
     url: String,
     /// The last revision committed through this process; watchers wait on it.
     commits: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    /// The call this handle serves (`Store::for_call`): decides what reads may see and is
+    /// audited in the transaction of every write. `None`: the server itself, which sees all.
+    call: Option<Arc<Call>>,
 }
 
 impl Store {
@@ -138,6 +150,7 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     commits: Default::default(),
+                    call: None,
                 }
             }
             Backend::Postgres => {
@@ -151,12 +164,29 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     commits: Default::default(),
+                    call: None,
                 }
             }
         };
         let head = store.revision().await?;
         store.commits.send_replace(head);
         Ok(store)
+    }
+
+    /// This store, serving `call`: reads leave out what the caller may not see, and writes
+    /// record the call's audit event in their transaction.
+    pub fn for_call(&self, call: Arc<Call>) -> Store {
+        Store {
+            call: Some(call),
+            ..self.clone()
+        }
+    }
+
+    /// Whether restricted persons are visible to this handle's caller.
+    fn sees_restricted(&self) -> bool {
+        self.call
+            .as_ref()
+            .is_none_or(|c| c.caller.sees_restricted())
     }
 
     pub fn backend(&self) -> Backend {

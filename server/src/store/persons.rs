@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{
     Page, Store,
@@ -45,6 +45,7 @@ pub const RESOURCE: Resource = Resource {
         Field::new("status", enum_type::<PersonStatus>()),
         Field::new("exchange_id", FieldType::Id).nullable(),
         Field::new("convicted_in_captivity", FieldType::Bool),
+        Field::new("restricted", FieldType::Bool),
         Field::new(
             "category_codes",
             FieldType::Codes {
@@ -182,14 +183,26 @@ impl Store {
         Ok(persons)
     }
 
+    /// The person, unless the caller may not see it (restricted): then NOT_FOUND, exactly as
+    /// if there were none.
     pub async fn get_person(&self, id: &str) -> Result<Person, Error> {
-        find(&self.reader, id).await
+        self.visible(find(&self.reader, id).await?)
+    }
+
+    fn visible(&self, p: Person) -> Result<Person, Error> {
+        if p.fields.restricted && !self.sees_restricted() {
+            return Err(Error::NotFound {
+                resource: "person",
+                id: p.meta.id,
+            });
+        }
+        Ok(p)
     }
 
     pub async fn list_persons(&self, q: &ListQuery) -> Result<Page<Person>, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
-        let (items, next_page_token) = list_in(&txn, q).await?;
+        let (items, next_page_token) = list_in(&txn, q, self.sees_restricted()).await?;
         Ok(Page {
             items,
             next_page_token,
@@ -205,7 +218,7 @@ impl Store {
         paths: &[String],
     ) -> Result<Person, Error> {
         let mut w = self.begin_write().await?;
-        let current = find(&w.txn, id).await?;
+        let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
         let mut fields = current.fields.clone();
         mask::apply(&mut fields, incoming, paths, "person")?;
@@ -261,7 +274,7 @@ impl Store {
 
     pub async fn delete_person(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
-        let current = find(&w.txn, id).await?;
+        let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
         links::replace(&w, PERSON_CATEGORIES, "person_id", id, &[]).await?;
         links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &[]).await?;
@@ -275,8 +288,13 @@ impl Store {
 pub(super) async fn list_in<C: ConnectionTrait>(
     conn: &C,
     q: &ListQuery,
+    include_restricted: bool,
 ) -> Result<(Vec<Person>, Option<String>), Error> {
-    let (rows, next) = RESOURCE.page(conn, person::Entity::find(), q).await?;
+    let mut select = person::Entity::find();
+    if !include_restricted {
+        select = select.filter(person::Column::Restricted.eq(false));
+    }
+    let (rows, next) = RESOURCE.page(conn, select, q).await?;
     Ok((with_derived(conn, rows).await?, next))
 }
 
@@ -381,6 +399,7 @@ fn to_model(p: &Person) -> Result<person::Model, Error> {
         aftercare_rehabilitation: f.aftercare.rehabilitation.code(),
         aftercare_payments: f.aftercare.payments.code(),
         notes: f.notes.clone(),
+        restricted: f.restricted,
         create_time: micros(p.meta.create_time),
         update_time: micros(p.meta.update_time),
         revision: p.meta.revision,
@@ -422,6 +441,7 @@ fn from_model(m: person::Model) -> Result<(Meta, PersonFields), Error> {
                 payments: care(m.aftercare_payments),
             },
             notes: m.notes,
+            restricted: m.restricted,
         },
     ))
 }

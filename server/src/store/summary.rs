@@ -25,7 +25,14 @@ use crate::domain::{
 
 /// Which persons the figures are about.
 #[derive(Clone, Copy)]
-enum Scope<'a> {
+struct Scope<'a> {
+    of: Of<'a>,
+    /// Restricted persons count only for callers who may see them.
+    include_restricted: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Of<'a> {
     /// Those linked to one exchange.
     Exchange(&'a str),
     /// Those linked to the exchanges (not planned, not cancelled) dated in a period.
@@ -43,7 +50,11 @@ impl Store {
                 resource: "exchange",
                 id: id.to_owned(),
             })?;
-        let persons = figures(&txn, Scope::Exchange(id)).await?;
+        let scope = Scope {
+            of: Of::Exchange(id),
+            include_restricted: self.sees_restricted(),
+        };
+        let persons = figures(&txn, scope).await?;
         Ok(ExchangeSummary {
             exchange_id: x.id,
             title: x.title,
@@ -74,7 +85,10 @@ impl Store {
             exchanges = exchanges.filter(exchange::Column::ExchangeDate.lte(e));
         }
         let exchanges = exchanges.all(&txn).await?;
-        let scope = Scope::Period(start, end);
+        let scope = Scope {
+            of: Of::Period(start, end),
+            include_restricted: self.sees_restricted(),
+        };
         let linked: std::collections::HashMap<Option<String>, i64> =
             grouped::<Option<String>, _>(&txn, scope, person::Column::ExchangeId)
                 .await?
@@ -116,10 +130,13 @@ fn excluded_statuses() -> [i32; 2] {
 
 /// Persons in scope, joined to their exchange.
 fn persons_in(scope: Scope<'_>) -> Select<person::Entity> {
-    let q = person::Entity::find().join(JoinType::InnerJoin, person::Relation::Exchange.def());
-    match scope {
-        Scope::Exchange(id) => q.filter(person::Column::ExchangeId.eq(id)),
-        Scope::Period(start, end) => {
+    let mut q = person::Entity::find().join(JoinType::InnerJoin, person::Relation::Exchange.def());
+    if !scope.include_restricted {
+        q = q.filter(person::Column::Restricted.eq(false));
+    }
+    match scope.of {
+        Of::Exchange(id) => q.filter(person::Column::ExchangeId.eq(id)),
+        Of::Period(start, end) => {
             let mut q = q.filter(exchange::Column::Status.is_not_in(excluded_statuses()));
             if let Some(s) = start {
                 q = q.filter(exchange::Column::ExchangeDate.gte(s));

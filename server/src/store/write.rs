@@ -18,7 +18,9 @@ use sha2::{Digest, Sha256};
 
 use super::{Backend, Store, entity};
 pub use crate::domain::Operation;
-use crate::domain::{Error, ResourceType};
+use std::sync::Arc;
+
+use crate::domain::{Error, ResourceType, access::Call};
 
 /// An open write transaction holding the next revision.
 pub struct Write {
@@ -28,6 +30,8 @@ pub struct Write {
     log: Vec<entity::change_log::ActiveModel>,
     commits: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
     backend: Backend,
+    /// Audited with the change, in this transaction.
+    call: Option<Arc<Call>>,
 }
 
 /// The PostgreSQL NOTIFY channel that carries committed revisions between replicas.
@@ -60,6 +64,7 @@ impl Store {
             log: Vec::new(),
             commits: self.commits.clone(),
             backend: self.backend,
+            call: self.call.clone(),
         })
     }
 }
@@ -103,8 +108,23 @@ impl Write {
             revision,
             commits,
             backend,
+            call,
+            now,
             ..
         } = self;
+        // The call's audit event commits with the change or not at all.
+        if let Some(call) = &call {
+            let mut seen = std::collections::HashSet::new();
+            let mut ids: Vec<String> = Vec::new();
+            for row in &log {
+                if let sea_orm::ActiveValue::Set(id) = &row.resource_id
+                    && seen.insert(id.as_str())
+                {
+                    ids.push(id.clone());
+                }
+            }
+            super::audit::insert(&txn, &[call.event(ids, "OK", now)]).await?;
+        }
         // Chunks keep each statement under SQLite's bound-parameter limit.
         let mut rows = log.into_iter().peekable();
         while rows.peek().is_some() {
@@ -122,6 +142,9 @@ impl Write {
             txn.execute_raw(notify).await?;
         }
         txn.commit().await?;
+        if let Some(call) = &call {
+            call.mark_audited();
+        }
         commits.send_if_modified(|head| {
             let newer = revision > *head;
             if newer {

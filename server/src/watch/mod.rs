@@ -25,7 +25,9 @@ use tokio::{
 };
 
 use crate::{
-    domain::{Change, Error, Resource, ResourceType, filter::Expr, matcher},
+    domain::{
+        Change, Error, Operation, Resource, ResourceType, access::Caller, filter::Expr, matcher,
+    },
     store::{CHANGES_CHANNEL, ListQuery, Store},
 };
 
@@ -73,6 +75,9 @@ pub struct WatchSpec {
     pub filter: Option<Expr>,
     pub send_initial_state: bool,
     pub progress_notify: bool,
+    /// Who watches: restricted persons are left out for non-admins (a person becoming
+    /// restricted is seen as deleted, one released as created); redaction is the adapter's.
+    pub caller: Caller,
 }
 
 /// What a watcher sends.
@@ -218,7 +223,7 @@ impl Hub {
                         .changes
                         .iter()
                         .filter(|c| wanted(&spec, c))
-                        .cloned()
+                        .filter_map(|c| visible(&spec.caller, c))
                         .collect();
                     if !changes.is_empty() {
                         let m = Message::Events {
@@ -279,10 +284,18 @@ impl Hub {
             };
             loop {
                 let page = snapshot.list(ty, &q).await?;
-                if !page.items.is_empty() {
+                let resources: Vec<Resource> = page
+                    .items
+                    .into_iter()
+                    .filter(|r| match r {
+                        Resource::Person(p) => spec.caller.may_see(p),
+                        _ => true,
+                    })
+                    .collect();
+                if !resources.is_empty() {
                     let m = Message::Initial {
                         revision: snapshot.revision,
-                        resources: page.items,
+                        resources,
                     };
                     if tx.send(Ok(m)).await.is_err() {
                         return Ok(snapshot.revision);
@@ -477,6 +490,38 @@ fn wanted(spec: &WatchSpec, c: &Change) -> bool {
                     .as_ref()
                     .is_some_and(|p| matcher::matches(f, p.as_matchable()))
         }
+    }
+}
+
+/// The change as `caller` may see it. For a non-admin a restricted person does not exist: a
+/// person becoming restricted leaves their view (DELETED, with the last state they saw), one
+/// released enters it (CREATED).
+fn visible(caller: &Caller, c: &Arc<Change>) -> Option<Arc<Change>> {
+    let Resource::Person(now) = &c.resource else {
+        return Some(c.clone());
+    };
+    if caller.sees_restricted() {
+        return Some(c.clone());
+    }
+    let before = match &c.previous {
+        Some(Resource::Person(p)) => Some(p),
+        _ => None,
+    };
+    let seen_now = caller.may_see(now);
+    match (c.operation, before.map(|p| caller.may_see(p)), seen_now) {
+        (_, _, true) if before.is_some_and(|p| !caller.may_see(p)) => Some(Arc::new(Change {
+            operation: Operation::Created,
+            previous: None,
+            ..c.as_ref().clone()
+        })),
+        (_, _, true) => Some(c.clone()),
+        (Operation::Updated, Some(true), false) => Some(Arc::new(Change {
+            operation: Operation::Deleted,
+            resource: Resource::Person(before?.clone()),
+            previous: None,
+            ..c.as_ref().clone()
+        })),
+        _ => None,
     }
 }
 

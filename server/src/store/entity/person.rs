@@ -29,6 +29,7 @@ pub struct Model {
     pub aftercare_rehabilitation: i32,
     pub aftercare_payments: i32,
     pub notes: String,
+    pub restricted: bool,
     pub create_time: i64,
     pub update_time: i64,
     pub revision: i64,

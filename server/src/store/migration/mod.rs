@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial;
 mod m20261125_000002_person_name_keys;
+mod m20261125_000003_access_audit;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_person_name_keys::Migration),
+            Box::new(m20261125_000003_access_audit::Migration),
         ]
     }
 }

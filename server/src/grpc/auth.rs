@@ -1,0 +1,332 @@
+//! Authentication and authorisation of every call, before any handler runs.
+//!
+//! - [`METHOD_ROLES`] is the one table of the least role each RPC requires. A method missing
+//!   from it is refused (deny by default); the end-to-end suite walks the service descriptors and
+//!   fails when an RPC has no entry.
+//! - Health and reflection ([`PUBLIC_PREFIXES`]) need no token.
+//! - Everything else needs `authorization: Bearer <secret>`. Tokens are looked up by the hash of
+//!   the secret and cached for `token_cache_ttl`: a revocation through this server's
+//!   AccessService is effective at once; one made on another replica or with the command line is
+//!   effective within the TTL.
+//! - The caller, method and peer become an [`Call`] in the request's extensions, which the
+//!   handlers read with [`call`].
+//! - Refused calls are audited (with their code) like every other call.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+use tonic::{
+    Request, Status,
+    transport::server::{TcpConnectInfo, TlsConnectInfo},
+};
+use tower::{Layer, Service};
+
+use super::status::code_name;
+use crate::{
+    audit::AuditLog,
+    domain::{
+        Error, Role,
+        access::{Call, Caller, Token, secret_hash},
+    },
+    store::Store,
+};
+
+/// Methods anyone may call, without a token (standard practice for health and reflection).
+pub const PUBLIC_PREFIXES: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+/// The least role each RPC requires. Viewer < editor < admin.
+pub const METHOD_ROLES: &[(&str, Role)] = &[
+    (
+        "/homecoming.v1.CategoryService/CreateCategory",
+        Role::Editor,
+    ),
+    ("/homecoming.v1.CategoryService/GetCategory", Role::Viewer),
+    (
+        "/homecoming.v1.CategoryService/ListCategories",
+        Role::Viewer,
+    ),
+    (
+        "/homecoming.v1.CategoryService/UpdateCategory",
+        Role::Editor,
+    ),
+    (
+        "/homecoming.v1.CategoryService/DeleteCategory",
+        Role::Editor,
+    ),
+    (
+        "/homecoming.v1.ExchangeService/CreateExchange",
+        Role::Editor,
+    ),
+    ("/homecoming.v1.ExchangeService/GetExchange", Role::Viewer),
+    ("/homecoming.v1.ExchangeService/ListExchanges", Role::Viewer),
+    (
+        "/homecoming.v1.ExchangeService/UpdateExchange",
+        Role::Editor,
+    ),
+    (
+        "/homecoming.v1.ExchangeService/DeleteExchange",
+        Role::Editor,
+    ),
+    (
+        "/homecoming.v1.ExchangeService/GetExchangeSummary",
+        Role::Viewer,
+    ),
+    ("/homecoming.v1.PersonService/CreatePerson", Role::Editor),
+    (
+        "/homecoming.v1.PersonService/BatchCreatePersons",
+        Role::Editor,
+    ),
+    ("/homecoming.v1.PersonService/GetPerson", Role::Viewer),
+    ("/homecoming.v1.PersonService/ListPersons", Role::Viewer),
+    ("/homecoming.v1.PersonService/UpdatePerson", Role::Editor),
+    ("/homecoming.v1.PersonService/DeletePerson", Role::Editor),
+    ("/homecoming.v1.RegistryService/GetStatistics", Role::Viewer),
+    ("/homecoming.v1.WatchService/Watch", Role::Viewer),
+    ("/homecoming.v1.AccessService/CreateToken", Role::Admin),
+    ("/homecoming.v1.AccessService/ListTokens", Role::Admin),
+    ("/homecoming.v1.AccessService/RevokeToken", Role::Admin),
+    ("/homecoming.v1.AuditService/ListAuditEvents", Role::Admin),
+];
+
+/// The role `method` requires; `None` for a public method; `Err` for one nobody declared.
+pub fn required_role(method: &str) -> Result<Option<Role>, ()> {
+    if PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
+        return Ok(None);
+    }
+    METHOD_ROLES
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map(|(_, r)| Some(*r))
+        .ok_or(())
+}
+
+/// The call a handler serves (put there by [`AuthLayer`]).
+pub fn call<T>(request: &Request<T>) -> Result<Arc<Call>, Status> {
+    request
+        .extensions()
+        .get::<Arc<Call>>()
+        .cloned()
+        .ok_or_else(|| {
+            Status::from(Error::Internal(
+                "request reached a handler unauthenticated".into(),
+            ))
+        })
+}
+
+/// Resolves bearer secrets to callers, with a short-lived cache.
+pub struct Authenticator {
+    store: Store,
+    audit: AuditLog,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Token, Instant)>>,
+}
+
+impl Authenticator {
+    pub fn new(store: Store, audit: AuditLog, ttl: Duration) -> Arc<Authenticator> {
+        Arc::new(Authenticator {
+            store,
+            audit,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Drops a token from the cache (after it was revoked here).
+    pub fn forget(&self, token_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (t, _)| t.id != token_id);
+        }
+    }
+
+    async fn token(&self, hash: &str) -> Result<Option<Token>, Error> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((token, at)) = cache.get(hash)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(token.clone()));
+        }
+        let found = self.store.token_by_hash(hash).await?;
+        if let (Some(token), Ok(mut cache)) = (&found, self.cache.lock()) {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(hash.to_owned(), (token.clone(), Instant::now()));
+        }
+        Ok(found)
+    }
+
+    /// The caller the request's token makes, allowed to call `method`.
+    async fn authorize(
+        &self,
+        authorization: Option<&str>,
+        required: Role,
+    ) -> Result<Caller, (Error, Option<Caller>)> {
+        let secret = bearer(authorization).map_err(|e| (e, None))?;
+        let token = self
+            .token(&secret_hash(secret))
+            .await
+            .map_err(|e| (e, None))?
+            .ok_or_else(|| {
+                (
+                    Error::Unauthenticated {
+                        reason: "TOKEN_INVALID",
+                        message: "the bearer token is not valid".into(),
+                    },
+                    None,
+                )
+            })?;
+        let caller = token.caller_at(Utc::now()).map_err(|e| {
+            let c = Caller {
+                token_id: token.id.clone(),
+                token_name: token.name.clone(),
+                role: token.role,
+            };
+            (e, Some(c))
+        })?;
+        if !caller.role.includes(required) {
+            let message = format!(
+                "role {} may not call this method; it requires {}",
+                caller.role.name(),
+                required.name()
+            );
+            return Err((
+                Error::PermissionDenied {
+                    field: None,
+                    message,
+                },
+                Some(caller),
+            ));
+        }
+        Ok(caller)
+    }
+}
+
+use crate::domain::WireEnum;
+
+fn bearer(authorization: Option<&str>) -> Result<&str, Error> {
+    let missing = || Error::Unauthenticated {
+        reason: "TOKEN_MISSING",
+        message: "this method needs `authorization: Bearer <token>` metadata".into(),
+    };
+    let value = authorization.ok_or_else(missing)?.trim();
+    let (scheme, secret) = value.split_once(' ').ok_or_else(missing)?;
+    let secret = secret.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || secret.is_empty() {
+        return Err(missing());
+    }
+    Ok(secret)
+}
+
+/// The peer's address, with or without TLS.
+pub fn peer_of<B>(req: &http::Request<B>) -> String {
+    let ext = req.extensions();
+    let addr: Option<SocketAddr> = ext
+        .get::<TcpConnectInfo>()
+        .and_then(|i| i.remote_addr)
+        .or_else(|| {
+            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|i| i.get_ref().remote_addr)
+        });
+    addr.map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// Authenticates and authorises every call (see the module documentation).
+#[derive(Clone)]
+pub struct AuthLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl AuthLayer {
+    pub fn new(auth: Arc<Authenticator>) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+impl<S, ReqB, ResB> Service<http::Request<ReqB>> for AuthService<S>
+where
+    S: Service<http::Request<ReqB>, Response = http::Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqB: Send + 'static,
+    ResB: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<ReqB>) -> Self::Future {
+        // The clone is ready only if polled; swap so the ready one serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let method = req.uri().path().to_owned();
+            let required = match required_role(&method) {
+                Ok(None) => return inner.call(req).await,
+                Ok(Some(role)) => role,
+                Err(()) => {
+                    let e = Error::PermissionDenied {
+                        field: None,
+                        message: format!("no role is declared for {method}"),
+                    };
+                    return Ok(Status::from(e).into_http());
+                }
+            };
+            let peer = peer_of(&req);
+            let authorization = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match auth.authorize(authorization, required).await {
+                Ok(caller) => {
+                    req.extensions_mut().insert(Call::new(caller, method, peer));
+                    inner.call(req).await
+                }
+                Err((e, caller)) => {
+                    let status = Status::from(e);
+                    let anonymous = Caller {
+                        token_id: String::new(),
+                        token_name: String::new(),
+                        role: Role::Unspecified,
+                    };
+                    let call = Call::new(caller.unwrap_or(anonymous), method, peer);
+                    auth.audit
+                        .record(call.event(Vec::new(), code_name(status.code()), Utc::now()))
+                        .await;
+                    Ok(status.into_http())
+                }
+            }
+        })
+    }
+}

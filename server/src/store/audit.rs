@@ -1,0 +1,129 @@
+//! The audit trail: append-only events, one row per event plus one row per resource it touched
+//! (so `resource_ids:"…"` is an indexed lookup). Nothing here updates or deletes an event.
+
+use sea_orm::{
+    ConnectionTrait, EntityTrait, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sea_query::{Alias, Query},
+};
+
+use super::{
+    Backend, Page, Store,
+    categories::{micros, time},
+    entity::audit_event,
+    exchanges::json_list,
+    list::{Field, FieldType, ListQuery, Resource, enum_type},
+    write::to_json,
+};
+use crate::domain::{Error, Role, WireEnum, access::AuditEvent};
+
+pub const RESOURCE: Resource = Resource {
+    name: "audit_events",
+    table: "audit_events",
+    fields: &[
+        Field::new("id", FieldType::Text),
+        Field::new("time", FieldType::Time),
+        Field::new("token_id", FieldType::Text),
+        Field::new("token_name", FieldType::Text),
+        Field::new("role", enum_type::<Role>()),
+        Field::new("method", FieldType::Text),
+        Field::new("code", FieldType::Text),
+        Field::new("peer", FieldType::Text),
+        Field::new(
+            "resource_ids",
+            FieldType::Values {
+                table: "audit_resources",
+                owner: "event_id",
+                column: "resource_id",
+            },
+        ),
+    ],
+};
+
+/// Rows per INSERT statement (SQLite allows 32,766 bound parameters).
+const CHUNK: usize = 500;
+
+/// Appends `events` in `conn` (the caller's transaction).
+pub(super) async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    events: &[AuditEvent],
+) -> Result<(), Error> {
+    for chunk in events.chunks(CHUNK) {
+        let rows = chunk
+            .iter()
+            .map(|e| {
+                Ok(audit_event::ActiveModel {
+                    id: Set(e.id.clone()),
+                    time: Set(micros(e.time)),
+                    token_id: Set(e.token_id.clone()),
+                    token_name: Set(e.token_name.clone()),
+                    role: Set(e.role.code()),
+                    method: Set(e.method.clone()),
+                    code: Set(e.code.clone()),
+                    peer: Set(e.peer.clone()),
+                    resource_ids: Set(to_json(&e.resource_ids)?),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        audit_event::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    let pairs: Vec<(&str, &str)> = events
+        .iter()
+        .flat_map(|e| e.resource_ids.iter().map(|r| (r.as_str(), e.id.as_str())))
+        .collect();
+    for chunk in pairs.chunks(CHUNK * 2) {
+        let mut stmt = Query::insert();
+        stmt.into_table(Alias::new("audit_resources"))
+            .columns([Alias::new("resource_id"), Alias::new("event_id")]);
+        for (resource, event) in chunk {
+            stmt.values_panic([(*resource).into(), (*event).into()]);
+        }
+        conn.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+fn from_model(m: audit_event::Model) -> Result<AuditEvent, Error> {
+    Ok(AuditEvent {
+        resource_ids: json_list(&m.resource_ids)?,
+        id: m.id,
+        time: time(m.time),
+        token_id: m.token_id,
+        token_name: m.token_name,
+        role: Role::from_code(m.role).unwrap_or_default(),
+        method: m.method,
+        code: m.code,
+        peer: m.peer,
+    })
+}
+
+impl Store {
+    /// Appends a batch of events in one transaction of its own.
+    pub async fn append_audit_events(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.writer.begin_with_options(options).await?;
+        insert(&txn, events).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// A page of audit events; newest first unless `order_by` says otherwise.
+    pub async fn list_audit_events(&self, q: &ListQuery) -> Result<Page<AuditEvent>, Error> {
+        let (rows, next_page_token) = RESOURCE
+            .page(&self.reader, audit_event::Entity::find(), q)
+            .await?;
+        Ok(Page {
+            items: rows.into_iter().map(from_model).collect::<Result<_, _>>()?,
+            next_page_token,
+            revision: 0,
+        })
+    }
+}
