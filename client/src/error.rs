@@ -51,6 +51,13 @@ pub enum Error {
     /// Safe to retry later.
     #[error("unavailable: {}", .0.message)]
     Unavailable(Details),
+    /// No token, or one that is unknown, expired (`reason` TOKEN_EXPIRED) or revoked
+    /// (TOKEN_REVOKED).
+    #[error("unauthenticated: {}", .0.message)]
+    Unauthenticated(Details),
+    /// The token's role may not do this.
+    #[error("permission denied: {}", .0.message)]
+    PermissionDenied(Details),
     #[error("deadline exceeded: {}", .0.message)]
     DeadlineExceeded(Details),
     /// A watch asked for revisions the server's change log no longer holds: list again and
@@ -84,6 +91,8 @@ impl Error {
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::Unavailable(_) | Error::Transport(_) => Code::Unavailable,
             Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::RevisionCompacted { .. } => Code::OutOfRange,
             Error::Internal(_) => Code::Internal,
             Error::Other { code, .. } => *code,
@@ -102,6 +111,8 @@ impl Error {
             | Error::FailedPrecondition(d)
             | Error::Unavailable(d)
             | Error::DeadlineExceeded(d)
+            | Error::Unauthenticated(d)
+            | Error::PermissionDenied(d)
             | Error::Internal(d) => Some(d),
             Error::Transport(_) | Error::Config(_) => None,
         }
@@ -158,6 +169,8 @@ impl From<Status> for Error {
             Code::FailedPrecondition => Error::FailedPrecondition(details),
             Code::Unavailable => Error::Unavailable(details),
             Code::DeadlineExceeded => Error::DeadlineExceeded(details),
+            Code::Unauthenticated => Error::Unauthenticated(details),
+            Code::PermissionDenied => Error::PermissionDenied(details),
             Code::OutOfRange if details.reason == "REVISION_COMPACTED" => {
                 Error::RevisionCompacted {
                     oldest_revision: details

@@ -42,18 +42,40 @@ use std::time::Duration;
 
 use futures::{Stream, TryStreamExt, stream};
 use homecoming_proto::v1::{
+    access_service_client::AccessServiceClient, audit_service_client::AuditServiceClient,
     category_service_client::CategoryServiceClient, exchange_service_client::ExchangeServiceClient,
     person_service_client::PersonServiceClient, registry_service_client::RegistryServiceClient,
     watch_service_client::WatchServiceClient,
 };
 use prost_types::FieldMask;
-use tonic::transport::{Channel, Endpoint};
+use tonic::{
+    Request, Status,
+    metadata::{Ascii, MetadataValue},
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+};
 
 pub use error::{Details, Error, FieldViolation};
 pub use homecoming_proto::google::r#type::Date;
 /// The generated `homecoming.v1` types.
 pub use homecoming_proto::v1 as proto;
 pub use watch::{WatchBuilder, WatchEvent};
+
+/// The transport every service client uses: the channel, with the bearer token added.
+pub type Transport = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call (if a token was given).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            request.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(request)
+    }
+}
 
 /// `google.type.Date` for a calendar day.
 pub fn date(year: i32, month: i32, day: i32) -> Date {
@@ -68,6 +90,9 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     max_message_bytes: usize,
     create_retries: u32,
+    bearer: Option<MetadataValue<Ascii>>,
+    bearer_error: Option<String>,
+    tls: Option<ClientTlsConfig>,
 }
 
 impl ClientBuilder {
@@ -95,7 +120,46 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends `authorization: Bearer <token>` with every call. Trailing whitespace (as read
+    /// from a token file) is ignored.
+    pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
+        match format!("Bearer {}", token.as_ref().trim()).parse() {
+            Ok(v) => {
+                self.bearer = Some(v);
+                self.bearer_error = None;
+            }
+            Err(_) => self.bearer_error = Some("the bearer token is not printable ASCII".into()),
+        }
+        self
+    }
+
+    /// Verifies the server's certificate against this PEM CA (implies TLS; use an `https://`
+    /// url).
+    pub fn tls_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let tls = self.tls.take().unwrap_or_default();
+        self.tls = Some(tls.ca_certificate(Certificate::from_pem(pem)));
+        self
+    }
+
+    /// Presents this client certificate and key (PEM) to a server that asks for one (mutual
+    /// TLS).
+    pub fn tls_identity_pem(mut self, cert: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Self {
+        let tls = self.tls.take().unwrap_or_default();
+        self.tls = Some(tls.identity(Identity::from_pem(cert, key)));
+        self
+    }
+
+    /// The name the server's certificate must carry, when it differs from the url's host.
+    pub fn tls_domain(mut self, name: impl Into<String>) -> Self {
+        let tls = self.tls.take().unwrap_or_default();
+        self.tls = Some(tls.domain_name(name));
+        self
+    }
+
     fn endpoint(&self) -> Result<Endpoint, Error> {
+        if let Some(e) = &self.bearer_error {
+            return Err(Error::Config(e.clone()));
+        }
         let mut e = Endpoint::from_shared(self.url.clone())
             .map_err(|e| Error::Config(format!("endpoint {:?}: {e}", self.url)))?
             .connect_timeout(self.connect_timeout)
@@ -105,6 +169,11 @@ impl ClientBuilder {
             .keep_alive_while_idle(true);
         if let Some(t) = self.timeout {
             e = e.timeout(t);
+        }
+        if let Some(tls) = &self.tls {
+            e = e
+                .tls_config(tls.clone())
+                .map_err(|e| Error::Config(format!("TLS: {e}")))?;
         }
         Ok(e)
     }
@@ -123,29 +192,34 @@ impl ClientBuilder {
 
     fn client(&self, channel: Channel) -> Client {
         let n = self.max_message_bytes;
+        let auth = Bearer(self.bearer.clone());
         Client {
             categories: Categories {
-                inner: CategoryServiceClient::new(channel.clone())
+                inner: CategoryServiceClient::with_interceptor(channel.clone(), auth.clone())
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
                 retries: self.create_retries,
             },
             exchanges: Exchanges {
-                inner: ExchangeServiceClient::new(channel.clone())
+                inner: ExchangeServiceClient::with_interceptor(channel.clone(), auth.clone())
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
                 retries: self.create_retries,
             },
             persons: Persons {
-                inner: PersonServiceClient::new(channel.clone())
+                inner: PersonServiceClient::with_interceptor(channel.clone(), auth.clone())
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
                 retries: self.create_retries,
             },
-            registry: RegistryServiceClient::new(channel.clone())
+            registry: RegistryServiceClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(n)
                 .max_encoding_message_size(n),
-            watch: WatchServiceClient::new(channel.clone()).max_decoding_message_size(n),
+            watch: WatchServiceClient::with_interceptor(channel.clone(), auth.clone())
+                .max_decoding_message_size(n),
+            access: AccessServiceClient::with_interceptor(channel.clone(), auth.clone()),
+            audit: AuditServiceClient::with_interceptor(channel.clone(), auth)
+                .max_decoding_message_size(n),
             channel,
         }
     }
@@ -158,8 +232,10 @@ pub struct Client {
     categories: Categories,
     exchanges: Exchanges,
     persons: Persons,
-    registry: RegistryServiceClient<Channel>,
-    watch: WatchServiceClient<Channel>,
+    registry: RegistryServiceClient<Transport>,
+    watch: WatchServiceClient<Transport>,
+    access: AccessServiceClient<Transport>,
+    audit: AuditServiceClient<Transport>,
 }
 
 impl Client {
@@ -171,6 +247,9 @@ impl Client {
             timeout: Some(Duration::from_secs(30)),
             max_message_bytes: 16 * 1024 * 1024,
             create_retries: 2,
+            bearer: None,
+            bearer_error: None,
+            tls: None,
         }
     }
 
@@ -210,6 +289,96 @@ impl Client {
     /// List-then-watch: `client.watch().types([T]).filter(f).after_list(page.revision)`.
     pub fn watch(&self) -> WatchBuilder {
         WatchBuilder::new(self.watch.clone())
+    }
+
+    /// Creates a bearer token (admin only); returns it with its secret, shown this once.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        role: proto::Role,
+        expire_time: Option<prost_types::Timestamp>,
+    ) -> Result<(proto::Token, String), Error> {
+        let r = self
+            .access
+            .clone()
+            .create_token(proto::CreateTokenRequest {
+                token: Some(proto::Token {
+                    name: name.to_owned(),
+                    role: role as i32,
+                    expire_time,
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner();
+        let token = r
+            .token
+            .ok_or_else(|| Error::Config("CreateToken answered without a token".into()))?;
+        Ok((token, r.secret))
+    }
+
+    /// Every token (admin only), never their secrets.
+    pub fn list_tokens(&self) -> impl Stream<Item = Result<proto::Token, Error>> + Send + use<> {
+        let access = self.access.clone();
+        paged(move |page_token| {
+            let mut access = access.clone();
+            async move {
+                let r = access
+                    .list_tokens(proto::ListTokensRequest {
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: r.tokens,
+                    next_page_token: r.next_page_token,
+                    revision: 0,
+                })
+            }
+        })
+    }
+
+    /// Revokes a token by id or name (admin only).
+    pub async fn revoke_token(&self, id_or_name: &str) -> Result<proto::Token, Error> {
+        Ok(self
+            .access
+            .clone()
+            .revoke_token(proto::RevokeTokenRequest {
+                id: id_or_name.to_owned(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Audit events (admin only), newest first unless `query.order_by` says otherwise.
+    /// Filter on `time`, `token_name`, `token_id`, `role`, `method`, `code`, `peer`,
+    /// `resource_ids:"<id>"`.
+    pub fn audit_events(
+        &self,
+        query: ListQuery,
+    ) -> impl Stream<Item = Result<proto::AuditEvent, Error>> + Send + use<> {
+        let audit = self.audit.clone();
+        paged(move |page_token| {
+            let mut audit = audit.clone();
+            let q = query.clone();
+            async move {
+                let r = audit
+                    .list_audit_events(proto::ListAuditEventsRequest {
+                        page_size: q.page_size,
+                        page_token,
+                        filter: q.filter,
+                        order_by: q.order_by,
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: r.audit_events,
+                    next_page_token: r.next_page_token,
+                    revision: 0,
+                })
+            }
+        })
     }
 
     /// The underlying channel, for services this crate does not wrap (e.g. health).
@@ -324,7 +493,7 @@ macro_rules! handle {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $Handle {
-            inner: $Client<Channel>,
+            inner: $Client<Transport>,
             retries: u32,
         }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use futures::{Stream, stream};
 use homecoming_proto::v1::{self as proto, watch_service_client::WatchServiceClient};
-use tonic::{Code, Streaming, transport::Channel};
+use tonic::{Code, Streaming};
+
+use crate::Transport;
 
 use crate::Error;
 
@@ -24,13 +26,13 @@ pub enum WatchEvent {
 /// Builds a watch; see [`crate::Client::watch`].
 #[derive(Clone)]
 pub struct WatchBuilder {
-    client: WatchServiceClient<Channel>,
+    client: WatchServiceClient<Transport>,
     request: proto::WatchRequest,
     max_retries: Option<u32>,
 }
 
 impl WatchBuilder {
-    pub(crate) fn new(client: WatchServiceClient<Channel>) -> Self {
+    pub(crate) fn new(client: WatchServiceClient<Transport>) -> Self {
         Self {
             client,
             request: proto::WatchRequest::default(),
@@ -101,7 +103,7 @@ impl WatchBuilder {
 }
 
 struct State {
-    client: WatchServiceClient<Channel>,
+    client: WatchServiceClient<Transport>,
     request: proto::WatchRequest,
     max_retries: Option<u32>,
     inner: Option<Streaming<proto::WatchResponse>>,

@@ -5,6 +5,10 @@
 //! `HOMECOMING_TEST_POSTGRES_URL`), and a client from the public client crate. Server logs are
 //! printed only when `TEST_LOG` is set.
 //!
+//! The server creates its first admin token in a file of the test's temporary directory;
+//! `app.client` uses it. `app.client_as(role)` gives a client with a new token of that role,
+//! `app.client_with(token)` one with any token (or none).
+//!
 //! The tests themselves live in `tests/`; `backend_tests!` runs each one on both backends.
 
 use std::{net::SocketAddr, time::Duration};
@@ -15,6 +19,15 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use tokio::sync::oneshot;
 
 pub use homecoming_client as client;
+
+/// The `--admin-token-file` among the server arguments.
+fn config_token_file(args: &[String]) -> String {
+    args.iter()
+        .position(|a| a == "--admin-token-file")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .expect("spawn_app passes --admin-token-file")
+}
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "HOMECOMING_TEST_POSTGRES_URL";
@@ -28,7 +41,9 @@ pub enum Backend {
 /// A running server with its own database. The server runs on a runtime of its own, so that
 /// `crash` can drop it the way SIGKILL would: every task and socket gone, nothing graceful.
 pub struct TestApp {
+    /// A client with the admin token.
     pub client: Client,
+    pub admin_token: String,
     pub addr: SocketAddr,
     pub database_url: String,
     pub backend: Backend,
@@ -97,21 +112,40 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// As `spawn_app`, with extra server flags (e.g. `["--watch-progress-interval", "200ms"]`).
 pub async fn spawn_app_with(backend: Backend, args: &[&str]) -> TestApp {
     init_logs();
-    let (database_url, dir) = match backend {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match backend {
         Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-            (url, Some(std::sync::Arc::new(dir)))
+            format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
         }
-        Backend::Postgres => (fresh_postgres_database().await, None),
+        Backend::Postgres => fresh_postgres_database().await,
     };
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let mut app = start(backend, database_url, "127.0.0.1:0", args).await;
-    app._dir = dir;
+    let token_file = dir.path().join("admin-token");
+    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    args.extend([
+        "--admin-token-file".to_owned(),
+        token_file.display().to_string(),
+    ]);
+    let mut app = start(backend, database_url, "127.0.0.1:0", args, None).await;
+    app._dir = Some(std::sync::Arc::new(dir));
     app
 }
 
-async fn start(backend: Backend, database_url: String, listen: &str, args: Vec<String>) -> TestApp {
+/// A client of `addr` with `token` (none: no authorization header).
+pub async fn client_for(addr: SocketAddr, token: Option<&str>) -> Client {
+    let mut b = Client::builder(format!("http://{addr}")).timeout(Duration::from_secs(60));
+    if let Some(t) = token {
+        b = b.bearer_token(t);
+    }
+    b.connect().await.expect("client connects")
+}
+
+async fn start(
+    backend: Backend,
+    database_url: String,
+    listen: &str,
+    args: Vec<String>,
+    admin_token: Option<String>,
+) -> TestApp {
     let mut argv: Vec<String> = [
         "homecoming-server",
         "--listen",
@@ -151,13 +185,20 @@ async fn start(backend: Backend, database_url: String, listen: &str, args: Vec<S
         let _ = done_tx.send(result);
     });
     let addr = addr_rx.await.expect("server task").expect("server builds");
-    let client = Client::builder(format!("http://{addr}"))
-        .timeout(Duration::from_secs(60))
-        .connect()
-        .await
-        .expect("client connects");
+    let admin_token = match admin_token {
+        Some(t) => t,
+        None => {
+            let file = config_token_file(&args);
+            std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("reading the admin token file {file}: {e}"))
+                .trim()
+                .to_owned()
+        }
+    };
+    let client = client_for(addr, Some(&admin_token)).await;
     TestApp {
         client,
+        admin_token,
         addr,
         database_url,
         backend,
@@ -200,6 +241,7 @@ impl TestApp {
             self.database_url.clone(),
             &self.addr.to_string(),
             self.args.clone(),
+            Some(self.admin_token.clone()),
         )
         .await;
         self.server = next.into_server();
@@ -217,6 +259,7 @@ impl TestApp {
             self.database_url.clone(),
             "127.0.0.1:0",
             self.args.clone(),
+            Some(self.admin_token.clone()),
         )
         .await;
         next._dir = self._dir.take();
@@ -230,9 +273,49 @@ impl TestApp {
             self.database_url.clone(),
             "127.0.0.1:0",
             self.args.clone(),
+            Some(self.admin_token.clone()),
         )
         .await;
         r._dir = self._dir.clone();
+        r
+    }
+
+    /// A client with a new token of `role` (named after it, once per app).
+    pub async fn client_as(&self, role: homecoming_client::proto::Role) -> Client {
+        let token = self.token_for(role).await;
+        client_for(self.addr, Some(&token)).await
+    }
+
+    /// A new token's secret for `role`.
+    pub async fn token_for(&self, role: homecoming_client::proto::Role) -> String {
+        let name = format!(
+            "test-{}-{}",
+            role.as_str_name().to_lowercase(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let name: String = name.replace('_', "-").chars().take(60).collect();
+        let (_, secret) = self
+            .client
+            .create_token(&name, role, None)
+            .await
+            .expect("admin creates a token");
+        secret
+    }
+
+    /// A client with `token`, or with no token at all.
+    pub async fn client_with(&self, token: Option<&str>) -> Client {
+        client_for(self.addr, token).await
+    }
+
+    /// `message` as a request carrying the admin token (for raw generated clients).
+    pub fn authorized<T>(&self, message: T) -> tonic::Request<T> {
+        let mut r = tonic::Request::new(message);
+        r.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.admin_token)
+                .parse()
+                .expect("ascii token"),
+        );
         r
     }
 

@@ -385,7 +385,7 @@ async fn shutdown_ends_watches_with_unavailable(backend: Backend) {
         app.client.channel(),
     );
     let mut stream = raw
-        .watch(proto::WatchRequest::default())
+        .watch(app.authorized(proto::WatchRequest::default()))
         .await
         .unwrap()
         .into_inner();
