@@ -228,7 +228,7 @@ async fn all(
         report.server_cpu_seconds.push((name.to_owned(), now - cpu));
         cpu = now;
     };
-    let clients = connect(&server.url, 4).await?;
+    let clients = connect(&server.url, &server.token, 4).await?;
 
     // S0: the RPC framework's ceiling.
     let channels: Vec<_> = clients.iter().map(|c| c.channel()).collect();
@@ -369,11 +369,12 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-async fn connect(url: &str, n: usize) -> anyhow::Result<Vec<Client>> {
+async fn connect(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Client>> {
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(
             Client::builder(url)
+                .bearer_token(token)
                 .timeout(Duration::from_secs(120))
                 .connect()
                 .await?,
@@ -458,7 +459,7 @@ async fn watch_fan_out(
     watchers: usize,
     writes: usize,
 ) -> anyhow::Result<WatchReport> {
-    let clients = connect(&server.url, watchers.div_ceil(100).max(1)).await?;
+    let clients = connect(&server.url, &server.token, watchers.div_ceil(100).max(1)).await?;
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(watchers.max(1));
     let tag = format!("s5-{}", std::process::id());
     let mut tasks = Vec::new();

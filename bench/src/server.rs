@@ -10,16 +10,23 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub pid: u32,
+    /// The admin token the server created on its first start.
+    pub token: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
     pub async fn start(bin: &Path, database_url: &str, extra: &[&str]) -> anyhow::Result<Server> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let dir = tempfile::tempdir()?;
+        let token_file = dir.path().join("admin-token");
         let mut cmd = Command::new(bin);
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database-url")
             .arg(database_url)
+            .arg("--admin-token-file")
+            .arg(&token_file)
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -43,7 +50,17 @@ impl Server {
                     .await
                     .is_ok()
                 {
-                    return Ok(Server { child, url, pid });
+                    let token = std::fs::read_to_string(&token_file)
+                        .context("reading the admin token (the database must be new)")?
+                        .trim()
+                        .to_owned();
+                    return Ok(Server {
+                        child,
+                        url,
+                        pid,
+                        token,
+                        _dir: dir,
+                    });
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

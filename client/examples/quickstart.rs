@@ -1,7 +1,8 @@
 //! Creates a category, an exchange and a person, then lists persons of the exchange.
 //!
-//! Start a server (`cargo run --release -p homecoming-server`), then:
-//! `cargo run -p homecoming-client --example quickstart`
+//! Start a server (`cargo run --release -p homecoming-server`), then, with a token with the
+//! editor role or more (the first start wrote an admin token to `homecoming.db.admin-token`):
+//! `HOMECOMING_TOKEN=$(cat homecoming.db.admin-token) cargo run -p homecoming-client --example quickstart`
 
 use futures::TryStreamExt;
 use homecoming_client::{Client, Error, ListQuery, date, filter::field, proto};
@@ -9,7 +10,8 @@ use homecoming_client::{Client, Error, ListQuery, date, filter::field, proto};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let url = std::env::var("HOMECOMING_URL").unwrap_or_else(|_| "http://127.0.0.1:50051".into());
-    let client = Client::builder(url).connect().await?;
+    let token = std::env::var("HOMECOMING_TOKEN").unwrap_or_default();
+    let client = Client::builder(url).bearer_token(token).connect().await?;
 
     let code = format!("example-{}", std::process::id());
     client

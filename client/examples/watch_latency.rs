@@ -33,9 +33,15 @@ async fn main() -> Result<(), Error> {
     let rate = arg(3, 100).max(1);
     let url = std::env::var("HOMECOMING_URL").unwrap_or_else(|_| "http://127.0.0.1:50051".into());
     // One connection per 100 watchers (the server allows 256 streams per connection).
+    let token = std::env::var("HOMECOMING_TOKEN").unwrap_or_default();
     let mut clients = Vec::new();
     for _ in 0..watchers.div_ceil(100).max(1) {
-        clients.push(Client::builder(url.clone()).connect().await?);
+        clients.push(
+            Client::builder(url.clone())
+                .bearer_token(&token)
+                .connect()
+                .await?,
+        );
     }
     let writer = clients[0].clone();
     let tag = format!("lat{}", std::process::id());

@@ -236,14 +236,13 @@ impl PersonService for PersonApi {
             let (incoming, v) = convert::person_in(required("person", person)?, "person");
             structural(v)?;
             let id = parse_id("person.id", &incoming.id)?;
-            check_may_restrict(&call.caller, &incoming.fields, "person.restricted")?;
+            let paths = mask_paths(update_mask);
+            // An empty mask writes the populated fields, `*` all of them.
+            if paths.is_empty() || paths.iter().any(|p| p == "restricted" || p == "*") {
+                check_may_restrict(&call.caller, &incoming.fields, "person.restricted")?;
+            }
             let updated = store
-                .update_person(
-                    &id,
-                    etag(&incoming.etag),
-                    &incoming.fields,
-                    &mask_paths(update_mask),
-                )
+                .update_person(&id, etag(&incoming.etag), &incoming.fields, &paths)
                 .await?;
             Ok(convert::person_out(call.caller.redact(updated)))
         }

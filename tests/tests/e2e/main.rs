@@ -1,6 +1,7 @@
 //! End-to-end tests: the public client crate against a real server over TCP, each test on
 //! SQLite and on PostgreSQL (`HOMECOMING_TEST_POSTGRES_URL`), with the same code.
 
+mod access;
 mod categories;
 mod errors;
 mod exchanges;
