@@ -7,7 +7,10 @@
 //! use homecoming_client::{Client, ListQuery, date, filter::field, proto};
 //!
 //! # async fn demo() -> Result<(), homecoming_client::Error> {
-//! let client = Client::builder("http://127.0.0.1:50051").connect().await?;
+//! let client = Client::builder("http://127.0.0.1:50051")
+//!     .bearer_token("hc_...") // e.g. the content of homecoming.db.admin-token
+//!     .connect()
+//!     .await?;
 //! let exchange = client
 //!     .exchanges()
 //!     .create(proto::Exchange {
@@ -31,7 +34,12 @@
 //!   twice. `list` returns a `Stream` that pages for you; `list_page` gives one page.
 //! - [`filter`]: a builder for AIP-160 filter strings.
 //! - [`Client::watch`] / [`WatchBuilder`]: streaming changes that resume by themselves.
-//! - [`Error`]: one variant per status code, with `ErrorInfo` and field violations.
+//! - [`ClientBuilder::bearer_token`], [`ClientBuilder::tls_ca_pem`],
+//!   [`ClientBuilder::tls_identity_pem`]: authentication and (mutual) TLS. Tokens and the audit
+//!   trail (admin only): [`Client::create_token`], [`Client::list_tokens`],
+//!   [`Client::revoke_token`], [`Client::audit_events`].
+//! - [`Error`]: one variant per status code (incl. `Unauthenticated`, `PermissionDenied`), with
+//!   `ErrorInfo` and field violations.
 //! - [`proto`]: the generated message types, re-exported.
 
 mod error;

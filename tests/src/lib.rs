@@ -195,7 +195,15 @@ async fn start(
                 .to_owned()
         }
     };
-    let client = client_for(addr, Some(&admin_token)).await;
+    let client = if args.iter().any(|a| a == "--tls-cert") {
+        // A TLS server: the test builds its own TLS clients; this one is never connected.
+        Client::builder(format!("http://{addr}"))
+            .bearer_token(&admin_token)
+            .connect_lazy()
+            .expect("lazy client")
+    } else {
+        client_for(addr, Some(&admin_token)).await
+    };
     TestApp {
         client,
         admin_token,

@@ -99,16 +99,25 @@ pub const METHOD_ROLES: &[(&str, Role)] = &[
     ("/homecoming.v1.AuditService/ListAuditEvents", Role::Admin),
 ];
 
-/// The role `method` requires; `None` for a public method; `Err` for one nobody declared.
-pub fn required_role(method: &str) -> Result<Option<Role>, ()> {
+/// Who may call a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token.
+    Public,
+    /// A token with at least this role.
+    Requires(Role),
+    /// Nobody: the method is missing from [`METHOD_ROLES`].
+    Undeclared,
+}
+
+pub fn required_role(method: &str) -> Access {
     if PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
-        return Ok(None);
+        return Access::Public;
     }
     METHOD_ROLES
         .iter()
         .find(|(m, _)| *m == method)
-        .map(|(_, r)| Some(*r))
-        .ok_or(())
+        .map_or(Access::Undeclared, |(_, r)| Access::Requires(*r))
 }
 
 /// The call a handler serves (put there by [`AuthLayer`]).
@@ -293,9 +302,9 @@ where
         Box::pin(async move {
             let method = req.uri().path().to_owned();
             let required = match required_role(&method) {
-                Ok(None) => return inner.call(req).await,
-                Ok(Some(role)) => role,
-                Err(()) => {
+                Access::Public => return inner.call(req).await,
+                Access::Requires(role) => role,
+                Access::Undeclared => {
                     let e = Error::PermissionDenied {
                         field: None,
                         message: format!("no role is declared for {method}"),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use homecoming_client::{Error, ListQuery, WatchEvent, proto};
-use homecoming_server::grpc::auth::{METHOD_ROLES, required_role};
+use homecoming_server::grpc::auth::{Access, METHOD_ROLES, required_role};
 use homecoming_tests::{Backend, TestApp, backend_tests, fixtures, spawn_app};
 use prost::Message;
 use tonic::{Code, codegen::http::uri::PathAndQuery};
@@ -94,7 +94,9 @@ async fn every_rpc_declares_a_role_and_enforces_it(backend: Backend) {
         (proto::Role::Admin, app.admin_token.as_str()),
     ];
     for m in &methods {
-        let required = required_role(m).unwrap().unwrap();
+        let Access::Requires(required) = required_role(m) else {
+            panic!("{m} is not declared with a role");
+        };
         assert_eq!(
             call_code(&app, m, None).await,
             Code::Unauthenticated,
@@ -398,7 +400,7 @@ async fn restricted_persons_are_invisible_to_everyone_but_admins(backend: Backen
             .try_collect()
             .await
             .unwrap();
-        assert_eq!(ids, [open.id.clone()]);
+        assert_eq!(ids, [open.id.as_str()]);
         let s = c.exchanges().summary(&open.exchange_id).await.unwrap();
         assert_eq!(
             s.persons.unwrap().persons,
@@ -421,7 +423,7 @@ async fn restricted_persons_are_invisible_to_everyone_but_admins(backend: Backen
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(ids, [hidden.id.clone()]);
+    assert_eq!(ids, [hidden.id.as_str()]);
     // Editors can neither change nor create restricted persons.
     let mut upd = hidden.clone();
     upd.notes = "x".into();

@@ -11,4 +11,5 @@ mod persons;
 mod revisions;
 mod server;
 mod summary;
+mod tls;
 mod watch;
