@@ -17,6 +17,7 @@ backend_tests!(
     viewers_see_persons_redacted_in_get_list_and_watch,
     restricted_persons_are_invisible_to_everyone_but_admins,
     the_audit_trail_records_reads_writes_and_failures,
+    reads_queued_for_the_audit_trail_are_written_at_shutdown,
 );
 
 /// Every `homecoming.v1` method, from the descriptors the server serves by reflection.
@@ -604,4 +605,30 @@ async fn the_audit_trail_records_reads_writes_and_failures(backend: Backend) {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::PermissionDenied(_)));
+}
+
+async fn reads_queued_for_the_audit_trail_are_written_at_shutdown(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let p = app
+        .client
+        .persons()
+        .create(fixtures::person("Останненко", "Гліб"))
+        .await
+        .unwrap();
+    let viewer = app.client_as(proto::Role::Viewer).await;
+    for _ in 0..20 {
+        viewer.persons().get(&p.id).await.unwrap();
+    }
+    // Stopped at once: the reads still waiting in the queue are written before the server ends.
+    let app = app.restart().await;
+    let reads: Vec<proto::AuditEvent> = app
+        .client
+        .audit_events(ListQuery::new().filter(format!(
+            "resource_ids:\"{}\" AND method = \"/homecoming.v1.PersonService/GetPerson\"",
+            p.id
+        )))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(reads.len(), 20);
 }
