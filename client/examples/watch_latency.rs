@@ -4,8 +4,9 @@
 //!
 //! Start a server (`cargo run --release -p homecoming-server -- --database-url
 //! sqlite:///tmp/latency.db?mode=rwc --sqlite-synchronous normal`), then:
-//! `cargo run --release -p homecoming-client --example watch_latency -- 300 600 100`
-//! (watchers, writes, writes per second; `HOMECOMING_URL` names the server).
+//! `HOMECOMING_TOKEN=$(cat /tmp/latency.db.admin-token) cargo run --release -p homecoming-client
+//! --example watch_latency -- 300 600 100` (watchers, writes, writes per second;
+//! `HOMECOMING_URL` names the server; the token needs the editor role).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
