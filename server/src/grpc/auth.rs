@@ -32,7 +32,7 @@ use super::status::code_name;
 use crate::{
     audit::AuditLog,
     domain::{
-        Error, Role,
+        Error, Role, WireEnum,
         access::{Call, Caller, Token, secret_hash},
     },
     store::Store,
@@ -220,8 +220,6 @@ impl Authenticator {
         Ok(caller)
     }
 }
-
-use crate::domain::WireEnum;
 
 fn bearer(authorization: Option<&str>) -> Result<&str, Error> {
     let missing = || Error::Unauthenticated {

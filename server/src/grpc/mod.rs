@@ -70,19 +70,6 @@ fn mask_paths(mask: Option<FieldMask>) -> Vec<String> {
     mask.map(|m| m.paths).unwrap_or_default()
 }
 
-/// The fields a filter names (none if it does not parse: the store reports that, with the
-/// position).
-fn filter_fields(filter: &str) -> Vec<String> {
-    crate::domain::filter::fields_of(filter)
-}
-
-/// The fields an `order_by` names (none if it does not parse).
-fn order_fields(order_by: &str) -> Vec<String> {
-    crate::domain::order::parse(order_by)
-        .map(|keys| keys.into_iter().map(|k| k.field).collect())
-        .unwrap_or_default()
-}
-
 fn list_query(page_size: i32, page_token: String, filter: String, order_by: String) -> ListQuery {
     ListQuery {
         page_size,

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    Set,
 };
 
 use super::{
-    Backend, Page, Store,
+    Page, Store,
     categories::{micros, time},
     entity::access_token,
     list::{Field, FieldType, ListQuery, Resource, enum_type},
@@ -55,15 +55,6 @@ fn not_found(id: &str) -> Error {
 }
 
 impl Store {
-    async fn begin_token_write(&self) -> Result<DatabaseTransaction, Error> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        Ok(self.writer.begin_with_options(options).await?)
-    }
-
     /// Records the call's audit event (if this handle serves one) in `txn`, then commits.
     async fn commit_audited(
         &self,
@@ -97,7 +88,7 @@ impl Store {
             revoke_time: None,
             created_by: created_by.to_owned(),
         };
-        let txn = self.begin_token_write().await?;
+        let txn = self.begin_on_writer().await?;
         let row = access_token::ActiveModel {
             id: Set(token.id.clone()),
             name: Set(token.name.clone()),
@@ -166,7 +157,7 @@ impl Store {
 
     /// Revokes the token with this id or name. Revoking twice keeps the first time.
     pub async fn revoke_token(&self, id_or_name: &str) -> Result<Token, Error> {
-        let txn = self.begin_token_write().await?;
+        let txn = self.begin_on_writer().await?;
         let found = find_token(&txn, id_or_name).await?;
         let Some(found) = found else {
             return Err(not_found(id_or_name));

@@ -2,12 +2,12 @@
 //! (so `resource_ids:"…"` is an indexed lookup). Nothing here updates or deletes an event.
 
 use sea_orm::{
-    ConnectionTrait, EntityTrait, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectionTrait, EntityTrait, Set,
     sea_query::{Alias, Query},
 };
 
 use super::{
-    Backend, Page, Store,
+    Page, Store,
     categories::{micros, time},
     entity::audit_event,
     exchanges::json_list,
@@ -104,12 +104,7 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let options = TransactionOptions {
-            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let txn = self.writer.begin_with_options(options).await?;
+        let txn = self.begin_on_writer().await?;
         insert(&txn, events).await?;
         txn.commit().await?;
         Ok(())

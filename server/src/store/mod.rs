@@ -206,6 +206,17 @@ impl Store {
         }
     }
 
+    /// A transaction on the writer; on SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so it never fails half-way upgrading a read lock.
+    async fn begin_on_writer(&self) -> Result<DatabaseTransaction, Error> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.writer.begin_with_options(options).await?)
+    }
+
     /// A read transaction: every query in it sees one snapshot, so a page and the revision it
     /// reports agree.
     async fn read(&self) -> Result<DatabaseTransaction, Error> {

@@ -9,8 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, EntityTrait, Set, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, EntityTrait, Set,
     sea_query::{Expr, ExprTrait, Query},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -39,12 +38,7 @@ pub const CHANGES_CHANNEL: &str = "homecoming_changes";
 
 impl Store {
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let txn = self.writer.begin_with_options(options).await?;
+        let txn = self.begin_on_writer().await?;
         let bump = Query::update()
             .table("registry_revision")
             .value("revision", Expr::col("revision").add(1))

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use homecoming_client::{Error, ListQuery, WatchEvent, proto};
-use homecoming_server::grpc::auth::{Access, METHOD_ROLES, required_role};
+use homecoming_server::{
+    domain::WireEnum,
+    grpc::auth::{Access, METHOD_ROLES, required_role},
+};
 use homecoming_tests::{Backend, TestApp, backend_tests, fixtures, spawn_app};
 use prost::Message;
 use tonic::{Code, codegen::http::uri::PathAndQuery};
@@ -105,7 +108,7 @@ async fn every_rpc_declares_a_role_and_enforces_it(backend: Backend) {
         );
         for (role, token) in roles {
             let code = call_code(&app, m, Some(token)).await;
-            let allowed = role as i32 >= required.code_number();
+            let allowed = role as i32 >= required.code();
             if allowed {
                 assert!(
                     !matches!(code, Code::Unauthenticated | Code::PermissionDenied),
@@ -131,17 +134,6 @@ async fn every_rpc_declares_a_role_and_enforces_it(backend: Backend) {
         call_code(&app, "/grpc.health.v1.Health/Check", None).await,
         Code::Ok
     );
-}
-
-trait CodeNumber {
-    fn code_number(self) -> i32;
-}
-
-impl CodeNumber for homecoming_server::domain::Role {
-    fn code_number(self) -> i32 {
-        use homecoming_server::domain::WireEnum;
-        self.code()
-    }
 }
 
 /// The next person event of a watch, skipping bookmarks.

@@ -1,7 +1,7 @@
 //! TLS and mutual TLS end to end, with certificates made in the test (rcgen), and the refusal to
 //! serve clear text beyond loopback.
 
-use homecoming_client::{Client, ListQuery, proto};
+use homecoming_client::{Client, ListQuery};
 use homecoming_server::{App, Config};
 use homecoming_tests::{Backend, backend_tests, spawn_app_with};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
@@ -98,7 +98,7 @@ async fn tls_and_mutual_tls_protect_the_connection(backend: Backend) {
         Ok(c) => assert!(c.persons().list_page(&query, "").await.is_err()),
     }
     // A server certificate from another CA: the client refuses it.
-    let other = pki_ca_only();
+    let other = self::pki().ca;
     let wrong_ca = Client::builder(&url)
         .tls_ca_pem(&other)
         .tls_identity_pem(&pki.client_cert, &pki.client_key)
@@ -108,11 +108,6 @@ async fn tls_and_mutual_tls_protect_the_connection(backend: Backend) {
         Err(_) => {}
         Ok(c) => assert!(c.persons().list_page(&query, "").await.is_err()),
     }
-    let _ = proto::Role::Admin;
-}
-
-fn pki_ca_only() -> String {
-    pki().ca
 }
 
 #[tokio::test]
@@ -139,5 +134,4 @@ async fn clear_text_beyond_loopback_is_refused_unless_allowed() {
             .await
             .is_ok()
     );
-    let _ = Backend::Sqlite;
 }
