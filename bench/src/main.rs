@@ -4,9 +4,11 @@
 //!
 //! ```text
 //! cargo build --release -p homecoming-server -p homecoming-bench
-//! target/release/homecoming-bench all --backend sqlite [--persons 1000000] [--quick]
-//! target/release/homecoming-bench all --backend postgres --postgres-url postgres://postgres@127.0.0.1:5432/postgres
+//! target/release/homecoming-bench all [--backend both|sqlite|postgres] [--persons 1000000] [--quick]
 //! ```
+//!
+//! `--backend both` (the default) runs SQLite, then PostgreSQL (`--postgres-url`, a server the
+//! benchmark may create a database on), one after the other, and prints both tables.
 //!
 //! # Layout
 //! - `data`: the deterministic synthetic dataset (generated names only).
@@ -54,6 +56,7 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum BackendArg {
+    Both,
     Sqlite,
     Postgres,
 }
@@ -62,7 +65,7 @@ enum BackendArg {
 enum Cmd {
     /// Every scenario on one backend, against a server this command starts.
     All {
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, default_value = "both")]
         backend: BackendArg,
         /// Persons to import (S3) before S1, S2 and S4.
         #[arg(long, default_value_t = 1_000_000)]
@@ -105,6 +108,7 @@ struct Report {
     s4_page_1: Stats,
     s4_page_deep: Stats,
     s4_deep_page_number: usize,
+    s6_exchange_summary: Stats,
     s5: WatchReport,
     server_cpu_seconds: Vec<(String, f64)>,
     server_rss_mib_after_import: f64,
@@ -142,40 +146,59 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 (persons, seconds, watchers)
             };
-            let report = all(
-                backend,
-                persons,
-                seconds,
-                watchers,
-                &postgres_url,
-                &server_bin,
-            )
-            .await?;
-            print_table(&report);
-            let text = serde_json::to_string_pretty(&report)?;
+            let backends = match backend {
+                BackendArg::Both => vec![BackendArg::Sqlite, BackendArg::Postgres],
+                one => vec![one],
+            };
+            let mut reports = Vec::new();
+            for backend in backends {
+                let report = all(
+                    backend,
+                    persons,
+                    seconds,
+                    watchers,
+                    &postgres_url,
+                    &server_bin,
+                )
+                .await?;
+                print_table(&report);
+                reports.push(report);
+            }
+            let text = serde_json::to_string_pretty(&reports)?;
             println!("{text}");
             if let Some(path) = json {
                 std::fs::write(path, &text)?;
             }
-            // What the smoke test checks: every scenario ran and nothing was lost.
-            let failed = report.s5.missed > 0
-                || report.s0_health.errors + report.s1_get_person.errors > 0
-                || report.s2_create_c1.errors + report.s2_create_c32.errors > 0
-                || report.s4_page_1.errors + report.s4_page_deep.errors > 0
-                || [
-                    &report.s0_health,
-                    &report.s1_get_person,
-                    &report.s2_create_c1,
-                    &report.s4_page_deep,
-                ]
-                .iter()
-                .any(|s| s.calls == 0);
-            if failed {
-                bail!("a scenario lost events, failed calls or made none");
+            for r in &reports {
+                print_table(r);
             }
-            Ok(())
+            match reports.iter().find(|r| lost_anything(r)) {
+                Some(r) => bail!(
+                    "{}: a scenario lost events, failed calls or made none",
+                    r.backend
+                ),
+                None => Ok(()),
+            }
         }
     }
+}
+
+/// What the smoke test checks: every scenario ran and nothing was lost.
+fn lost_anything(report: &Report) -> bool {
+    report.s5.missed > 0
+        || report.s0_health.errors + report.s1_get_person.errors > 0
+        || report.s2_create_c1.errors + report.s2_create_c32.errors > 0
+        || report.s4_page_1.errors + report.s4_page_deep.errors > 0
+        || report.s6_exchange_summary.errors > 0
+        || [
+            &report.s0_health,
+            &report.s1_get_person,
+            &report.s2_create_c1,
+            &report.s4_page_deep,
+            &report.s6_exchange_summary,
+        ]
+        .iter()
+        .any(|s| s.calls == 0)
 }
 
 async fn all(
@@ -202,6 +225,7 @@ async fn all(
                 dir.path().join("bench.db").display()
             )
         }
+        BackendArg::Both => bail!("one backend at a time"),
         BackendArg::Postgres => {
             let name = format!("homecoming_bench_{}", std::process::id());
             let admin = Database::connect(postgres_url)
@@ -247,7 +271,7 @@ async fn all(
     eprintln!("S0 {:.0}/s", report.s0_health.per_second);
 
     // S3: import through BatchCreatePersons, batches of 1000, two in flight.
-    let (ids, import) = import(&clients, persons).await?;
+    let (ids, exchange_ids, import) = import(&clients, persons).await?;
     report.s3_seconds = import.as_secs_f64();
     report.s3_import_persons_per_second = ids.len() as f64 / import.as_secs_f64();
     if ids.len() != persons {
@@ -342,6 +366,22 @@ async fn all(
         report.s4_page_1.p99_ms, report.s4_page_deep.p99_ms
     );
 
+    // S6: GetExchangeSummary of random exchanges (50-400 persons each).
+    let cs = clients.clone();
+    let exchange_ids = Arc::new(exchange_ids);
+    report.s6_exchange_summary = load::closed_loop(8, duration, move |t, i| {
+        let c = cs[t % cs.len()].clone();
+        let n = exchange_ids.len() as u64;
+        let id = exchange_ids[(mix(t as u64 * 104_729 + i) % n) as usize].clone();
+        async move { c.exchanges().summary(&id).await.is_ok() }
+    })
+    .await;
+    lap("s6", &server, &mut report);
+    eprintln!(
+        "S6 {:.0}/s, p99 {:.2} ms",
+        report.s6_exchange_summary.per_second, report.s6_exchange_summary.p99_ms
+    );
+
     // S5: watch fan-out while writes run at 100/s.
     report.s5 = watch_fan_out(&server, watchers, (seconds * 3).max(3) as usize * 100).await?;
     lap("s5", &server, &mut report);
@@ -384,7 +424,10 @@ async fn connect(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Client>
 }
 
 /// Categories, exchanges of 50-400 persons, and the persons; returns the person ids.
-async fn import(clients: &[Client], persons: usize) -> anyhow::Result<(Vec<String>, Duration)> {
+async fn import(
+    clients: &[Client],
+    persons: usize,
+) -> anyhow::Result<(Vec<String>, Vec<String>, Duration)> {
     let c = &clients[0];
     for (code, kind) in data::CATEGORIES {
         c.categories()
@@ -404,6 +447,7 @@ async fn import(clients: &[Client], persons: usize) -> anyhow::Result<(Vec<Strin
     let mut current = Vec::with_capacity(1000);
     let mut made = 0;
     let mut exchange_no = 0;
+    let mut exchange_ids = Vec::new();
     let start = Instant::now();
     while made < persons {
         let x = c
@@ -411,6 +455,7 @@ async fn import(clients: &[Client], persons: usize) -> anyhow::Result<(Vec<Strin
             .create(data::exchange(exchange_no, &mut rng))
             .await?;
         exchange_no += 1;
+        exchange_ids.push(x.id.clone());
         let size = data::exchange_size(&mut rng).min(persons - made);
         for _ in 0..size {
             current.push(data::person(&mut rng, &x.id));
@@ -443,7 +488,7 @@ async fn import(clients: &[Client], persons: usize) -> anyhow::Result<(Vec<Strin
     for r in results {
         ids.extend(r?.into_iter().map(|p| p.id));
     }
-    Ok((ids, start.elapsed()))
+    Ok((ids, exchange_ids, start.elapsed()))
 }
 
 fn now_micros() -> i64 {
@@ -596,6 +641,13 @@ fn print_table(r: &Report) {
         r.s4_page_1.per_second,
         r.s4_page_deep.per_second,
         ratio(r.s4_page_deep.p99_ms, r.s4_page_1.p99_ms)
+    );
+    println!(
+        "| S6 GetExchangeSummary (50-400 persons) | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s | {:.2} of S0 |",
+        r.s6_exchange_summary.per_second,
+        r.s6_exchange_summary.p99_ms,
+        r.s0_health.per_second,
+        ratio(r.s6_exchange_summary.per_second, r.s0_health.per_second)
     );
     println!(
         "| S5 watch fan-out {} watchers, {} writes at 100/s | p50 {:.2} ms, p99 {:.2} ms, missed {} | 100 ms p99 target | {:.2} |",

@@ -27,8 +27,8 @@ pub const RESOURCE: Resource = Resource {
     fields: &[
         Field::new("id", FieldType::Id),
         Field::new("name", FieldType::Text),
-        Field::new("role", enum_type::<Role>()),
-        Field::new("create_time", FieldType::Time),
+        Field::new("role", enum_type::<Role>()).unindexed(),
+        Field::new("create_time", FieldType::Time).unindexed(),
     ],
 };
 

@@ -24,10 +24,10 @@ pub const RESOURCE: Resource = Resource {
         Field::new("time", FieldType::Time),
         Field::new("token_id", FieldType::Text),
         Field::new("token_name", FieldType::Text),
-        Field::new("role", enum_type::<Role>()),
+        Field::new("role", enum_type::<Role>()).unindexed(),
         Field::new("method", FieldType::Text),
-        Field::new("code", FieldType::Text),
-        Field::new("peer", FieldType::Text),
+        Field::new("code", FieldType::Text).unindexed(),
+        Field::new("peer", FieldType::Text).unindexed(),
         Field::new(
             "resource_ids",
             FieldType::Values {

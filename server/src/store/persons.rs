@@ -45,7 +45,7 @@ pub const RESOURCE: Resource = Resource {
         Field::new("status", enum_type::<PersonStatus>()),
         Field::new("exchange_id", FieldType::Id).nullable(),
         Field::new("convicted_in_captivity", FieldType::Bool),
-        Field::new("restricted", FieldType::Bool),
+        Field::new("restricted", FieldType::Bool).unindexed(),
         Field::new(
             "category_codes",
             FieldType::Codes {

@@ -10,6 +10,7 @@ backend_tests!(
     orderings_sort_with_unset_values_last,
     pages_neither_repeat_nor_miss_while_rows_are_inserted,
     page_tokens_are_bound_to_their_query,
+    filtered_pages_keep_their_order_beyond_the_index_walk,
 );
 
 /// A small synthetic roster: 24 persons over two exchanges and two categories.
@@ -368,4 +369,92 @@ async fn page_tokens_are_bound_to_their_query(backend: Backend) {
         .unwrap();
     assert_eq!(all.items.len(), 24);
     assert!(all.next_page_token.is_empty());
+}
+
+/// A filtered, ordered page is first read by walking the ordering's index over a bounded window
+/// of rows (5,000) and falls back to the planned query when the window does not fill the page:
+/// both paths, and pages crossing the window, must give exactly the filtered order.
+async fn filtered_pages_keep_their_order_beyond_the_index_walk(backend: Backend) {
+    let app = spawn_app(backend).await;
+    const N: usize = 5600;
+    let mut created = Vec::with_capacity(N);
+    for chunk in (0..N).collect::<Vec<_>>().chunks(1000) {
+        let batch: Vec<proto::Person> = chunk
+            .iter()
+            .map(|&i| proto::Person {
+                kind: proto::PersonKind::Military as i32,
+                family_name: format!("F{i:05}"),
+                given_name: "Ivan".into(),
+                // The last twenty by family name are missing: beyond the walk's window.
+                status: if i >= N - 20 {
+                    proto::PersonStatus::Missing
+                } else {
+                    proto::PersonStatus::Returned
+                } as i32,
+                ..Default::default()
+            })
+            .collect();
+        created.extend(app.client.persons().batch_create(batch).await.unwrap());
+    }
+    let listed = |filter: &str, order: &str, size: i32| {
+        app.client
+            .persons()
+            .list(
+                ListQuery::new()
+                    .filter(filter)
+                    .order_by(order)
+                    .page_size(size),
+            )
+            .map_ok(|p| p.id)
+            .try_collect::<Vec<String>>()
+    };
+    let ids_of = |range: std::ops::Range<usize>| -> Vec<String> {
+        created[range].iter().map(|p| p.id.clone()).collect()
+    };
+    // Sparse: the window finds nothing, the planned query answers.
+    let missing = ids_of(N - 20..N);
+    assert_eq!(
+        listed("status = MISSING", "family_name", 7).await.unwrap(),
+        missing
+    );
+    let mut reversed = missing.clone();
+    reversed.reverse();
+    assert_eq!(
+        listed("status = MISSING", "family_name desc", 7)
+            .await
+            .unwrap(),
+        reversed
+    );
+    // Dense: pages come from the walk, deep pages start past the first window.
+    let returned = ids_of(0..N - 20);
+    assert_eq!(
+        listed("status = RETURNED", "family_name", 700)
+            .await
+            .unwrap(),
+        returned
+    );
+    let mut reversed = returned.clone();
+    reversed.reverse();
+    assert_eq!(
+        listed("status = RETURNED", "family_name desc", 1000)
+            .await
+            .unwrap(),
+        reversed
+    );
+    // Ties (every given name is the same) break by id in the direction of the key.
+    let mut by_id = returned.clone();
+    by_id.sort();
+    assert_eq!(
+        listed("status = RETURNED", "given_name", 1000)
+            .await
+            .unwrap(),
+        by_id
+    );
+    by_id.reverse();
+    assert_eq!(
+        listed("status = RETURNED", "given_name desc", 1000)
+            .await
+            .unwrap(),
+        by_id
+    );
 }
