@@ -244,6 +244,14 @@ async fn all(
             url
         }
     };
+    report.ceilings.schema_rows_per_second = schema_ceiling(
+        backend,
+        dir.path(),
+        postgres_url,
+        server_bin,
+        duration.min(Duration::from_secs(3)),
+    )
+    .await?;
     eprintln!("ceilings: {:?}", report.ceilings);
     let server = Server::start(server_bin, &database_url, &[]).await?;
     let mut cpu = server.cpu_seconds();
@@ -400,6 +408,54 @@ async fn all(
             .await?;
     }
     Ok(report)
+}
+
+/// Batched person rows into a database the server migrated (its whole schema), scratch.
+async fn schema_ceiling(
+    backend: BackendArg,
+    dir: &std::path::Path,
+    postgres_url: &str,
+    server_bin: &std::path::Path,
+    duration: Duration,
+) -> anyhow::Result<f64> {
+    let migrate = |url: String| async move {
+        let status = tokio::process::Command::new(server_bin)
+            .args(["--database-url", &url, "migrate"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("homecoming-server migrate failed on {url}");
+        }
+        anyhow::Ok(url)
+    };
+    match backend {
+        BackendArg::Postgres => {
+            let name = format!("homecoming_bench_ceiling_{}", std::process::id());
+            let admin = Database::connect(postgres_url).await?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            let (prefix, _) = postgres_url.rsplit_once('/').context("postgres url")?;
+            let url = migrate(format!("{prefix}/{name}")).await?;
+            let rate = ceilings::schema_rows(&url, duration).await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await?;
+            rate
+        }
+        _ => {
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.join("schema-ceiling.db").display()
+            );
+            ceilings::schema_rows(&migrate(url).await?, duration).await
+        }
+    }
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -623,14 +679,19 @@ fn print_table(r: &Report) {
         ratio(r.s2_create_c32.per_second, r.ceilings.commits_per_second)
     );
     println!(
-        "| S3 import {} persons | {:.0} persons/s ({:.1} s) | raw batched inserts {:.0} rows/s | {:.2} |",
+        "| S3 import {} persons | {:.0} persons/s ({:.1} s) | raw batched inserts {:.0} rows/s; person rows into the registry schema {:.0}/s | {:.3} of raw; {:.2} of schema |",
         r.persons,
         r.s3_import_persons_per_second,
         r.s3_seconds,
         r.ceilings.batched_rows_per_second,
+        r.ceilings.schema_rows_per_second,
         ratio(
             r.s3_import_persons_per_second,
             r.ceilings.batched_rows_per_second
+        ),
+        ratio(
+            r.s3_import_persons_per_second,
+            r.ceilings.schema_rows_per_second
         )
     );
     println!(

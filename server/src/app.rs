@@ -253,6 +253,8 @@ impl App {
         )
         .await?;
 
+        let statistics = tokio::spawn(keep_statistics(store.clone()));
+
         let (health, health_service) = tonic_health::server::health_reporter();
         health
             .set_serving::<CategoryServiceServer<CategoryApi>>()
@@ -376,10 +378,29 @@ impl App {
             }
         }
         hub.shutdown();
+        statistics.abort();
         // What calls queued for the audit trail is written before the database closes.
         audit_writer.close().await;
         store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Keeps PostgreSQL's planner statistics up with the registry's growth (`refresh_statistics`),
+/// every 30 seconds, for as long as the server runs.
+async fn keep_statistics(store: Store) {
+    if store.backend() != crate::store::Backend::Postgres {
+        return;
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        match store.refresh_statistics().await {
+            Ok(tables) if !tables.is_empty() => {
+                tracing::info!(?tables, "refreshed planner statistics");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "refreshing planner statistics failed"),
+        }
     }
 }

@@ -206,6 +206,45 @@ impl Store {
         }
     }
 
+    /// PostgreSQL: analyzes the registry's tables whose planner statistics fell behind their
+    /// rows (autovacuum's own threshold: more than 50 rows + 10% changed since the last
+    /// ANALYZE). Autovacuum does this where it is on; where it is off, or has not caught up
+    /// after an import, the planner would otherwise plan a million-row table as if it were
+    /// empty (a summary hashing every category link instead of reading one exchange's). One
+    /// replica at a time (an advisory lock); SQLite needs nothing here (its pages are probed in
+    /// index order instead; see `list`). Returns the tables analyzed.
+    pub async fn refresh_statistics(&self) -> Result<Vec<String>, Error> {
+        if self.backend != Backend::Postgres {
+            return Ok(Vec::new());
+        }
+        let txn = self.writer.begin().await?;
+        let pg = |sql: &str| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql);
+        let locked = txn
+            .query_one_raw(pg("SELECT pg_try_advisory_xact_lock(4242000002) AS locked"))
+            .await?
+            .map(|r| r.try_get::<bool>("", "locked"))
+            .transpose()?
+            .unwrap_or(false);
+        if !locked {
+            return Ok(Vec::new());
+        }
+        let stale = txn
+            .query_all_raw(pg("SELECT relname FROM pg_stat_user_tables \
+                 WHERE schemaname = current_schema() \
+                 AND n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY relname"))
+            .await?;
+        let mut analyzed = Vec::with_capacity(stale.len());
+        for row in stale {
+            let table: String = row.try_get("", "relname")?;
+            // A name from the catalog, quoted as an identifier.
+            txn.execute_unprepared(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")))
+                .await?;
+            analyzed.push(table);
+        }
+        txn.commit().await?;
+        Ok(analyzed)
+    }
+
     /// A transaction on the writer; on SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so it never fails half-way upgrading a read lock.
     async fn begin_on_writer(&self) -> Result<DatabaseTransaction, Error> {

@@ -3,7 +3,48 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-backend_tests!(health_reports_serving_and_shutdown_is_graceful);
+backend_tests!(
+    health_reports_serving_and_shutdown_is_graceful,
+    planner_statistics_follow_the_rows,
+);
+
+/// PostgreSQL: tables whose rows outgrew their statistics are analyzed (the server does it every
+/// 30 s; here it is called directly); fresh ones are left alone. SQLite: nothing to do.
+async fn planner_statistics_follow_the_rows(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let batch: Vec<homecoming_client::proto::Person> = (0..300)
+        .map(|i| homecoming_client::proto::Person {
+            kind: homecoming_client::proto::PersonKind::Civilian as i32,
+            family_name: format!("Stat{i:03}"),
+            given_name: "Ivan".into(),
+            ..Default::default()
+        })
+        .collect();
+    app.client.persons().batch_create(batch).await.unwrap();
+    let store = homecoming_server::store::Store::open(
+        &app.database_url,
+        &homecoming_server::store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    if backend == Backend::Sqlite {
+        assert!(store.refresh_statistics().await.unwrap().is_empty());
+        return;
+    }
+    // Row counts reach pg_stat_user_tables within a second or so of the writing transaction.
+    let mut analyzed = Vec::new();
+    for _ in 0..40 {
+        analyzed = store.refresh_statistics().await.unwrap();
+        if analyzed.iter().any(|t| t == "persons") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(analyzed.iter().any(|t| t == "persons"), "{analyzed:?}");
+    let again = store.refresh_statistics().await.unwrap();
+    assert!(!again.iter().any(|t| t == "persons"), "{again:?}");
+    store.close().await;
+}
 
 async fn health_reports_serving_and_shutdown_is_graceful(backend: Backend) {
     let mut app = spawn_app(backend).await;
