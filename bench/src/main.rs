@@ -91,6 +91,10 @@ enum Cmd {
         /// Also write the JSON report here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Record a `perf` profile of the server during each scenario into this directory
+        /// (`<backend>-<scenario>.data`; build the server with frame pointers, see BENCHMARKS.md).
+        #[arg(long)]
+        perf_dir: Option<PathBuf>,
     },
 }
 
@@ -140,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             watchers,
             json,
+            perf_dir,
         } => {
             let (persons, seconds, watchers) = if quick {
                 (persons.min(5_000), 1, watchers.min(20))
@@ -159,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
                     watchers,
                     &postgres_url,
                     &server_bin,
+                    perf_dir.as_deref(),
                 )
                 .await?;
                 print_table(&report);
@@ -208,6 +214,7 @@ async fn all(
     watchers: usize,
     postgres_url: &str,
     server_bin: &std::path::Path,
+    perf_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<Report> {
     let duration = Duration::from_secs(seconds);
     let dir = tempfile::tempdir()?;
@@ -261,8 +268,11 @@ async fn all(
         cpu = now;
     };
     let clients = connect(&server.url, &server.token, 4).await?;
+    let backend_name = report.backend.clone();
+    let profile = |scenario: &str| format!("{backend_name}-{scenario}");
 
     // S0: the RPC framework's ceiling.
+    let perf = server.profile(perf_dir, &profile("s0")).await?;
     let channels: Vec<_> = clients.iter().map(|c| c.channel()).collect();
     report.s0_health = load::closed_loop(32, duration, move |t, _| {
         let mut h = tonic_health::pb::health_client::HealthClient::new(
@@ -275,21 +285,25 @@ async fn all(
         }
     })
     .await;
+    server::finish(perf).await;
     lap("s0", &server, &mut report);
     eprintln!("S0 {:.0}/s", report.s0_health.per_second);
 
     // S3: import through BatchCreatePersons, batches of 1000, two in flight.
+    let perf = server.profile(perf_dir, &profile("s3")).await?;
     let (ids, exchange_ids, import) = import(&clients, persons).await?;
     report.s3_seconds = import.as_secs_f64();
     report.s3_import_persons_per_second = ids.len() as f64 / import.as_secs_f64();
     if ids.len() != persons {
         bail!("imported {} persons of {persons}", ids.len());
     }
+    server::finish(perf).await;
     lap("s3", &server, &mut report);
     report.server_rss_mib_after_import = server.rss_mib().0;
     eprintln!("S3 {:.0} persons/s", report.s3_import_persons_per_second);
 
     // S1: GetPerson by random id.
+    let perf = server.profile(perf_dir, &profile("s1")).await?;
     let ids = Arc::new(ids);
     let cs = clients.clone();
     let ids1 = ids.clone();
@@ -299,10 +313,12 @@ async fn all(
         async move { c.persons().get(&id).await.is_ok() }
     })
     .await;
+    server::finish(perf).await;
     lap("s1", &server, &mut report);
     eprintln!("S1 {:.0}/s", report.s1_get_person.per_second);
 
     // S2: CreatePerson at concurrency 1 and 32.
+    let perf = server.profile(perf_dir, &profile("s2")).await?;
     for (conc, slot) in [(1usize, 0), (32, 1)] {
         let cs = clients.clone();
         let stats = load::closed_loop(conc, duration, move |t, i| {
@@ -318,6 +334,7 @@ async fn all(
             report.s2_create_c32 = stats;
         }
     }
+    server::finish(perf).await;
     lap("s2", &server, &mut report);
     eprintln!(
         "S2 c1 {:.0}/s, c32 {:.0}/s",
@@ -325,6 +342,7 @@ async fn all(
     );
 
     // S4: a filtered, ordered list: page 1 vs a deep page (1000 on the full dataset).
+    let perf = server.profile(perf_dir, &profile("s4")).await?;
     let query = ListQuery::new()
         .filter(r#"category_codes:"held-since-2022" AND status = RETURNED"#)
         .order_by("family_name")
@@ -368,6 +386,7 @@ async fn all(
             report.s4_page_deep = stats;
         }
     }
+    server::finish(perf).await;
     lap("s4", &server, &mut report);
     eprintln!(
         "S4 page 1 p99 {:.2} ms, page {deep} p99 {:.2} ms",
@@ -375,6 +394,7 @@ async fn all(
     );
 
     // S6: GetExchangeSummary of random exchanges (50-400 persons each).
+    let perf = server.profile(perf_dir, &profile("s6")).await?;
     let cs = clients.clone();
     let exchange_ids = Arc::new(exchange_ids);
     report.s6_exchange_summary = load::closed_loop(8, duration, move |t, i| {
@@ -384,6 +404,7 @@ async fn all(
         async move { c.exchanges().summary(&id).await.is_ok() }
     })
     .await;
+    server::finish(perf).await;
     lap("s6", &server, &mut report);
     eprintln!(
         "S6 {:.0}/s, p99 {:.2} ms",
@@ -391,7 +412,9 @@ async fn all(
     );
 
     // S5: watch fan-out while writes run at 100/s.
+    let perf = server.profile(perf_dir, &profile("s5")).await?;
     report.s5 = watch_fan_out(&server, watchers, (seconds * 3).max(3) as usize * 100).await?;
+    server::finish(perf).await;
     lap("s5", &server, &mut report);
     report.server_peak_rss_mib = server.rss_mib().1;
     eprintln!(

@@ -100,6 +100,27 @@ impl Server {
         (kib("VmRSS:"), kib("VmHWM:"))
     }
 
+    /// Starts `perf record` (call graphs by frame pointer) on this server until the returned
+    /// recorder is finished; `None` without a directory. The profile is `DIR/NAME.data`.
+    pub async fn profile(&self, dir: Option<&Path>, name: &str) -> anyhow::Result<Option<Perf>> {
+        let Some(dir) = dir else { return Ok(None) };
+        std::fs::create_dir_all(dir)?;
+        let out = dir.join(format!("{name}.data"));
+        let child = Command::new("perf")
+            .args(["record", "-F", "499", "-g", "-p"])
+            .arg(self.pid.to_string())
+            .arg("-o")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting perf record (install perf: apt-get install linux-perf)")?;
+        // perf needs a moment to attach before the load starts.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(Some(Perf { child }))
+    }
+
     pub async fn stop(mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -107,5 +128,30 @@ impl Server {
             .status()
             .await;
         let _ = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
+    }
+}
+
+/// A running `perf record`; `finish` stops it and waits for the profile to be written.
+pub struct Perf {
+    child: Child,
+}
+
+impl Perf {
+    pub async fn finish(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = Command::new("kill")
+                .arg("-INT")
+                .arg(pid.to_string())
+                .status()
+                .await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
+    }
+}
+
+/// Finishes a profile if one is running.
+pub async fn finish(perf: Option<Perf>) {
+    if let Some(p) = perf {
+        p.finish().await;
     }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{
-    Page, Store,
+    Page, Store, Unique,
     categories::{micros, time},
     entity::access_token,
     list::{Field, FieldType, ListQuery, Resource, enum_type},
@@ -150,7 +150,7 @@ impl Store {
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
         Ok(access_token::Entity::find()
             .filter(access_token::Column::SecretHash.eq(hash))
-            .one(&self.reader)
+            .unique(&self.reader)
             .await?
             .map(from_model))
     }
@@ -182,13 +182,13 @@ async fn find_token<C: ConnectionTrait>(
     id_or_name: &str,
 ) -> Result<Option<access_token::Model>, Error> {
     let by_id = access_token::Entity::find_by_id(id_or_name)
-        .one(conn)
+        .unique(conn)
         .await?;
     if by_id.is_some() {
         return Ok(by_id);
     }
     Ok(access_token::Entity::find()
         .filter(access_token::Column::Name.eq(id_or_name))
-        .one(conn)
+        .unique(conn)
         .await?)
 }

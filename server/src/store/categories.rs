@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
-    Page, Store,
+    Page, Store, Unique,
     entity::{category, category_link},
     links,
     list::{Field, FieldType, ListQuery, Resource, enum_type},
@@ -46,7 +46,7 @@ impl Store {
         }
         let taken = category::Entity::find()
             .filter(category::Column::Code.eq(fields.code.as_str()))
-            .one(&w.txn)
+            .unique(&w.txn)
             .await?;
         if taken.is_some() {
             return Err(already_exists(&fields.code));
@@ -86,7 +86,7 @@ impl Store {
 
     pub async fn get_category(&self, id: &str) -> Result<Category, Error> {
         category::Entity::find_by_id(id)
-            .one(&self.reader)
+            .unique(&self.reader)
             .await?
             .map(from_model)
             .ok_or_else(|| not_found(id))
@@ -113,7 +113,7 @@ impl Store {
     ) -> Result<Category, Error> {
         let mut w = self.begin_write().await?;
         let current = category::Entity::find_by_id(id)
-            .one(&w.txn)
+            .unique(&w.txn)
             .await?
             .map(from_model)
             .ok_or_else(|| not_found(id))?;
@@ -150,7 +150,7 @@ impl Store {
     pub async fn delete_category(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
         let current = category::Entity::find_by_id(id)
-            .one(&w.txn)
+            .unique(&w.txn)
             .await?
             .map(from_model)
             .ok_or_else(|| not_found(id))?;

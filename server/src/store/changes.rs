@@ -9,7 +9,9 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 
-use super::{Backend, ListQuery, Page, Store, categories, entity::change_log, exchanges, persons};
+use super::{
+    Backend, ListQuery, Page, Store, Unique, categories, entity::change_log, exchanges, persons,
+};
 use crate::domain::{Change, Error, Operation, Resource, ResourceType};
 
 impl Store {
@@ -70,7 +72,7 @@ impl Store {
     /// Change log rows at or below this revision were compacted away.
     pub async fn compacted_revision(&self) -> Result<i64, Error> {
         let row = super::entity::revision::Entity::find_by_id(1)
-            .one(&self.reader)
+            .unique(&self.reader)
             .await?;
         Ok(row.map(|r| r.compacted_revision).unwrap_or(0))
     }
@@ -98,7 +100,7 @@ impl Store {
         // The last revision stays, so a watcher can always start from now.
         let through = Ord::min(newest, head - 1);
         let row = super::entity::revision::Entity::find_by_id(1)
-            .one(&txn)
+            .unique(&txn)
             .await?;
         let compacted = row.map(|r| r.compacted_revision).unwrap_or(0);
         if through <= compacted {

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait};
 
 use super::{
-    Page, Store,
+    Page, Store, Unique,
     categories::{check_etag, micros, time},
     entity::{category_link::EXCHANGE_CATEGORIES, exchange},
     links,
@@ -233,7 +233,7 @@ async fn check_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<(
 
 async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Exchange, Error> {
     exchange::Entity::find_by_id(id)
-        .one(conn)
+        .unique(conn)
         .await?
         .map(from_model)
         .transpose()?

@@ -98,6 +98,8 @@ pub struct Store {
     /// The call this handle serves (`Store::for_call`): decides what reads may see and is
     /// audited in the transaction of every write. `None`: the server itself, which sees all.
     call: Option<Arc<Call>>,
+    /// Group commit: the group being formed; writes take turns on this lock.
+    groups: Arc<tokio::sync::Mutex<write::Groups>>,
 }
 
 impl Store {
@@ -151,6 +153,7 @@ impl Store {
                     url: url.to_owned(),
                     commits: Default::default(),
                     call: None,
+                    groups: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -165,6 +168,7 @@ impl Store {
                     url: url.to_owned(),
                     commits: Default::default(),
                     call: None,
+                    groups: Default::default(),
                 }
             }
         };
@@ -294,8 +298,21 @@ async fn migrate(conn: &DatabaseConnection, backend: Backend) -> Result<(), Erro
     Ok(())
 }
 
+/// A lookup by a unique key. Not `Select::one`: its `LIMIT 1` is a bound value, and SQLite
+/// re-prepares a statement whose `LIMIT` is bound on every execution (its planner reads the
+/// value) — for a GetPerson that cost more CPU than the read itself.
+pub(super) trait Unique<E: EntityTrait> {
+    async fn unique<C: ConnectionTrait>(self, conn: &C) -> Result<Option<E::Model>, DbErr>;
+}
+
+impl<E: EntityTrait> Unique<E> for sea_orm::Select<E> {
+    async fn unique<C: ConnectionTrait>(self, conn: &C) -> Result<Option<E::Model>, DbErr> {
+        Ok(self.all(conn).await?.pop())
+    }
+}
+
 async fn current_revision<C: ConnectionTrait>(conn: &C) -> Result<i64, Error> {
-    let row = entity::revision::Entity::find_by_id(1).one(conn).await?;
+    let row = entity::revision::Entity::find_by_id(1).unique(conn).await?;
     row.map(|r| r.revision)
         .ok_or_else(|| Error::Internal("registry_revision row is missing".into()))
 }

@@ -3,14 +3,17 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryResult, QuerySelect, RelationTrait,
+};
 
 use super::{
     Page, Store,
     categories::{check_etag, micros, time},
     entity::{
         category_link::{NAME_KEY_COLUMNS, PERSON_CATEGORIES, PERSON_NAME_KEYS},
-        person,
+        exchange, person,
     },
     exchanges::{self, json_list},
     links,
@@ -335,17 +338,52 @@ async fn check_references<'a, C: ConnectionTrait>(
     v.finish(dates)
 }
 
+/// A person row with its exchange's date (for the derived figures), read in one statement.
+struct PersonRow {
+    person: person::Model,
+    exchange_date: Option<NaiveDate>,
+}
+
+impl FromQueryResult for PersonRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(PersonRow {
+            person: person::Model::from_query_result(res, pre)?,
+            exchange_date: res.try_get(pre, EXCHANGE_DATE)?,
+        })
+    }
+}
+
+const EXCHANGE_DATE: &str = "hc_exchange_date";
+
+/// One person by id: one statement (the exchange's date joined), and no `LIMIT` (the key is
+/// unique): SQLite re-prepares a statement whose `LIMIT` is a bound value at every call.
 async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Person, Error> {
-    let row = person::Entity::find_by_id(id)
-        .one(conn)
+    let row = person::Entity::find()
+        .filter(person::Column::Id.eq(id))
+        .join(JoinType::LeftJoin, person::Relation::Exchange.def())
+        .column_as(exchange::Column::ExchangeDate, EXCHANGE_DATE)
+        .into_model::<PersonRow>()
+        .all(conn)
         .await?
+        .pop()
         .ok_or_else(|| Error::NotFound {
             resource: "person",
             id: id.to_owned(),
         })?;
-    let mut list = with_derived(conn, vec![row]).await?;
-    list.pop()
-        .ok_or_else(|| Error::Internal("person vanished while read".into()))
+    derive(row.person, row.exchange_date, today())
+}
+
+fn derive(
+    m: person::Model,
+    exchange_date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<Person, Error> {
+    let (meta, fields) = from_model(m)?;
+    Ok(Person {
+        derived: fields.derive(exchange_date, today),
+        meta,
+        fields,
+    })
 }
 
 /// Converts rows and computes their derived figures (one query for the exchange dates).
@@ -358,12 +396,7 @@ async fn with_derived<C: ConnectionTrait>(
     rows.into_iter()
         .map(|m| {
             let exchange_date = m.exchange_id.as_ref().and_then(|x| dates.get(x)).copied();
-            let (meta, fields) = from_model(m)?;
-            Ok(Person {
-                derived: fields.derive(exchange_date, today),
-                meta,
-                fields,
-            })
+            derive(m, exchange_date, today)
         })
         .collect()
 }

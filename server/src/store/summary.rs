@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::{
-    Store,
+    Store, Unique,
     entity::{category_link::PERSON_CATEGORIES, exchange, person},
 };
 use crate::domain::{
@@ -44,7 +44,7 @@ impl Store {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
         let x = exchange::Entity::find_by_id(id)
-            .one(&txn)
+            .unique(&txn)
             .await?
             .ok_or_else(|| Error::NotFound {
                 resource: "exchange",

@@ -1,36 +1,69 @@
-//! The write transaction every mutation runs in.
+//! The write transaction every mutation runs in, and group commit.
 //!
 //! `Store::begin_write` opens the transaction and first increments the one-row revision counter.
 //! The row lock (PostgreSQL) or the write lock taken by `BEGIN IMMEDIATE` on the single writer
 //! connection (SQLite) is held until commit, so writers are serialised and a revision is never
 //! visible before a smaller one: revisions are assigned in commit order, with no gaps (a
-//! rolled-back transaction gives its revision back). The change log rows of the transaction are
-//! inserted with one statement just before commit.
+//! rolled-back write gives its revision back). The change log rows of a write are inserted with
+//! one statement at its end.
+//!
+//! **Group commit.** Writes that arrive while another runs join its database transaction instead
+//! of waiting for its commit: the first write of a group works in the transaction itself, each
+//! later one in a savepoint of its own (so a failing write rolls back only itself), one after the
+//! other. When a write is done it releases its savepoint and hands the commit to a task; the
+//! writes queued meanwhile (the lock is fair: first come, first served) join the group before
+//! that task commits it, once, for all of them: one WAL append and one fsync where there were
+//! many. Every write still gets its own revision, its audit event and its change log rows, and
+//! a caller is answered only after the group's commit succeeded (durability is unchanged: no
+//! write is acknowledged before it is on disk); if the commit fails, every write of the group
+//! gets the error and none of them happened.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, EntityTrait, Set,
+    ConnectionTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait, Query},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
-use super::{Backend, Store, entity};
+use super::{Backend, Store, Unique, entity};
 pub use crate::domain::Operation;
 use std::sync::Arc;
 
 use crate::domain::{Error, ResourceType, access::Call};
 
-/// An open write transaction holding the next revision.
+/// An open write holding the next revision.
 pub struct Write {
+    /// The group's transaction (first write of a group) or a savepoint in it.
     pub txn: DatabaseTransaction,
     pub revision: i64,
     pub now: DateTime<Utc>,
     log: Vec<entity::change_log::ActiveModel>,
-    commits: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    commits: Arc<watch::Sender<i64>>,
     backend: Backend,
     /// Audited with the change, in this transaction.
     call: Option<Arc<Call>>,
+    /// Held from begin to the end of this write: writes of a group run one at a time.
+    turn: OwnedMutexGuard<Groups>,
+    groups: Arc<Mutex<Groups>>,
+}
+
+/// The group being formed (`None` between groups) and the next group's number.
+#[derive(Default)]
+pub(super) struct Groups {
+    open: Option<Group>,
+    next_id: u64,
+}
+
+/// Writes done and waiting for one commit.
+struct Group {
+    id: u64,
+    txn: DatabaseTransaction,
+    /// Highest revision of the group's writes.
+    head: i64,
+    /// The commit's outcome, once known.
+    done: watch::Sender<Option<Result<(), String>>>,
 }
 
 /// The PostgreSQL NOTIFY channel that carries committed revisions between replicas.
@@ -38,7 +71,11 @@ pub const CHANGES_CHANNEL: &str = "homecoming_changes";
 
 impl Store {
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
-        let txn = self.begin_on_writer().await?;
+        let turn = self.groups.clone().lock_owned().await;
+        let txn = match &turn.open {
+            Some(group) => group.txn.begin().await?,
+            None => self.begin_on_writer().await?,
+        };
         let bump = Query::update()
             .table("registry_revision")
             .value("revision", Expr::col("revision").add(1))
@@ -59,6 +96,8 @@ impl Store {
             commits: self.commits.clone(),
             backend: self.backend,
             call: self.call.clone(),
+            turn,
+            groups: self.groups.clone(),
         })
     }
 }
@@ -93,8 +132,9 @@ impl Write {
         Ok(())
     }
 
-    /// Writes the change log, commits, and tells watchers (in this process directly, in other
-    /// processes sharing a PostgreSQL database through NOTIFY, sent at commit).
+    /// Writes the change log and the audit event, commits (with the writes grouped with this
+    /// one), and tells watchers (in this process directly, in other processes sharing a
+    /// PostgreSQL database through NOTIFY, sent at commit). Returns once the commit is durable.
     pub async fn commit(self) -> Result<(), Error> {
         let Write {
             txn,
@@ -104,49 +144,55 @@ impl Write {
             backend,
             call,
             now,
+            mut turn,
+            groups,
             ..
         } = self;
-        // The call's audit event commits with the change or not at all.
-        if let Some(call) = &call {
-            let mut seen = std::collections::HashSet::new();
-            let mut ids: Vec<String> = Vec::new();
-            for row in &log {
-                if let sea_orm::ActiveValue::Set(id) = &row.resource_id
-                    && seen.insert(id.as_str())
-                {
-                    ids.push(id.clone());
+        let written = write_log(&txn, log, revision, backend, call.as_deref(), now).await;
+        if let Err(e) = written {
+            // Roll back before the next write of the group may take its turn.
+            let _ = txn.rollback().await;
+            return Err(e);
+        }
+        let (id, mut done) = match turn.open.as_mut() {
+            Some(group) => {
+                // A savepoint: release it into the group's transaction.
+                txn.commit().await?;
+                group.head = Ord::max(group.head, revision);
+                (group.id, group.done.subscribe())
+            }
+            None => {
+                // The first write of a group: its transaction becomes the group's.
+                let id = turn.next_id;
+                turn.next_id += 1;
+                let (done, rx) = watch::channel(None);
+                turn.open = Some(Group {
+                    id,
+                    txn,
+                    head: revision,
+                    done,
+                });
+                (id, rx)
+            }
+        };
+        drop(turn);
+        // The commit runs in a task of its own: it happens even if this call is cancelled.
+        tokio::spawn(commit_group(groups, id, commits));
+        let outcome = done
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| Error::Unavailable("the server stopped before the commit".into()))?
+            .clone();
+        match outcome {
+            Some(Ok(())) => {
+                if let Some(call) = &call {
+                    call.mark_audited();
                 }
+                Ok(())
             }
-            super::audit::insert(&txn, &[call.event(ids, "OK", now)]).await?;
+            Some(Err(e)) => Err(Error::Unavailable(format!("commit failed: {e}"))),
+            None => Err(Error::Internal("commit outcome missing".into())),
         }
-        // Chunks keep each statement under SQLite's bound-parameter limit.
-        let mut rows = log.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(1000).collect();
-            entity::change_log::Entity::insert_many(chunk)
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        if backend == Backend::Postgres {
-            let notify = sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANGES_CHANNEL.into(), revision.to_string().into()],
-            );
-            txn.execute_raw(notify).await?;
-        }
-        txn.commit().await?;
-        if let Some(call) = &call {
-            call.mark_audited();
-        }
-        commits.send_if_modified(|head| {
-            let newer = revision > *head;
-            if newer {
-                *head = revision;
-            }
-            newer
-        });
-        Ok(())
     }
 
     /// The stored result of an earlier call with this request id, if any. The same id with a
@@ -159,7 +205,7 @@ impl Write {
             key.method.to_owned(),
             key.request_id.clone(),
         ))
-        .one(&self.txn)
+        .unique(&self.txn)
         .await?;
         let Some(found) = found else { return Ok(None) };
         if found.request_hash != key.request_hash {
@@ -225,4 +271,77 @@ impl IdempotencyKey {
 
 pub fn to_json<T: Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::Internal(format!("serialize: {e}")))
+}
+
+/// Commits group `id` unless a write of the group committed it already. Queued writes get the
+/// lock before this task (the lock is fair), so they are in the group by now.
+async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<watch::Sender<i64>>) {
+    let group = {
+        let mut state = groups.lock().await;
+        match state.open.take() {
+            Some(g) if g.id == id => g,
+            other => {
+                state.open = other;
+                return;
+            }
+        }
+    };
+    let Group {
+        txn, head, done, ..
+    } = group;
+    let outcome = txn.commit().await;
+    if outcome.is_ok() {
+        commits.send_if_modified(|h| {
+            let newer = head > *h;
+            if newer {
+                *h = head;
+            }
+            newer
+        });
+    } else if let Err(e) = &outcome {
+        tracing::error!(error = %e, "group commit failed");
+    }
+    done.send_replace(Some(outcome.map_err(|e| e.to_string())));
+}
+
+/// A write's last statements: its audit event, its change log rows and (PostgreSQL) the
+/// NOTIFY that other replicas receive at commit.
+async fn write_log(
+    txn: &DatabaseTransaction,
+    log: Vec<entity::change_log::ActiveModel>,
+    revision: i64,
+    backend: Backend,
+    call: Option<&Call>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    // The call's audit event commits with the change or not at all.
+    if let Some(call) = call {
+        let mut seen = std::collections::HashSet::new();
+        let mut ids: Vec<String> = Vec::new();
+        for row in &log {
+            if let sea_orm::ActiveValue::Set(id) = &row.resource_id
+                && seen.insert(id.as_str())
+            {
+                ids.push(id.clone());
+            }
+        }
+        super::audit::insert(txn, &[call.event(ids, "OK", now)]).await?;
+    }
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    let mut rows = log.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+        entity::change_log::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    if backend == Backend::Postgres {
+        let notify = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANGES_CHANNEL.into(), revision.to_string().into()],
+        );
+        txn.execute_raw(notify).await?;
+    }
+    Ok(())
 }

@@ -10,7 +10,10 @@ use homecoming_client::ListQuery;
 use homecoming_tests::{Backend, backend_tests, fixtures::*, spawn_app};
 use sea_orm::{ConnectionTrait, Statement};
 
-backend_tests!(concurrent_writers_get_gap_free_revisions_in_commit_order);
+backend_tests!(
+    concurrent_writers_get_gap_free_revisions_in_commit_order,
+    grouped_writes_fail_alone
+);
 
 /// 8 writers x 25 creates. Every write takes the next revision; at every moment a reader sees
 /// a prefix of the revisions (never revision N without N-1: commit order), and in the end the
@@ -109,4 +112,85 @@ async fn concurrent_writers_get_gap_free_revisions_in_commit_order(backend: Back
         .await
         .unwrap();
     assert_eq!(c.etag, "r201");
+}
+
+/// Concurrent writes share commits (group commit); a write that fails inside the transaction
+/// (an unknown exchange, found only after its revision was taken) rolls back alone: the others
+/// of its group commit, the revisions of the successful ones are exactly 1..=N, and nothing of
+/// the failed ones is left.
+async fn grouped_writes_fail_alone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let client = app.client.clone();
+            let unknown = unknown.clone();
+            tokio::spawn(async move {
+                let mut ok = Vec::new();
+                let mut failed = 0;
+                for i in 0..30 {
+                    let mut p = person(&format!("Group{w}"), &format!("N{i}"));
+                    if (w + i) % 3 == 0 {
+                        p.exchange_id = unknown.clone();
+                    }
+                    match client.persons().create(p).await {
+                        Ok(p) => ok.push(p),
+                        Err(e) => {
+                            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+                            failed += 1;
+                        }
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut failed = 0;
+    for w in writers {
+        let (ok, f) = w.await.unwrap();
+        created.extend(ok);
+        failed += f;
+    }
+    assert_eq!(
+        failed,
+        (0..8)
+            .flat_map(|w| (0..30).map(move |i| (w + i) % 3 == 0))
+            .filter(|f| *f)
+            .count()
+    );
+    let mut revisions: Vec<i64> = created
+        .iter()
+        .map(|p| p.etag.trim_start_matches('r').parse().unwrap())
+        .collect();
+    revisions.sort();
+    let n = created.len() as i64;
+    assert_eq!(revisions, (1..=n).collect::<Vec<i64>>());
+    for p in &created {
+        let got = app.client.persons().get(&p.id).await.unwrap();
+        assert_eq!(got.etag, p.etag);
+    }
+    let page = app
+        .client
+        .persons()
+        .list_page(&ListQuery::new().page_size(1000), "")
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.len(),
+        created.len(),
+        "a failed write left a person"
+    );
+    assert_eq!(page.revision, n);
+    let db = app.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM change_log",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let logged: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(logged, n, "one change log row per successful write");
 }
