@@ -99,7 +99,7 @@ pub struct Store {
     /// audited in the transaction of every write. `None`: the server itself, which sees all.
     call: Option<Arc<Call>>,
     /// Group commit: the group being formed; writes take turns on this lock.
-    groups: Arc<tokio::sync::Mutex<write::Groups>>,
+    groups: Arc<write::GroupCommit>,
 }
 
 impl Store {

@@ -16,7 +16,8 @@
 //! many. Every write still gets its own revision, its audit event and its change log rows, and
 //! a caller is answered only after the group's commit succeeded (durability is unchanged: no
 //! write is acknowledged before it is on disk); if the commit fails, every write of the group
-//! gets the error and none of them happened.
+//! gets the error and none of them happened. A write alone (nobody waiting for a turn) commits
+//! at once, itself.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -29,7 +30,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::{Backend, Store, Unique, entity};
 pub use crate::domain::Operation;
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering as AtomicOrdering},
+};
 
 use crate::domain::{Error, ResourceType, access::Call};
 
@@ -46,7 +50,31 @@ pub struct Write {
     call: Option<Arc<Call>>,
     /// Held from begin to the end of this write: writes of a group run one at a time.
     turn: OwnedMutexGuard<Groups>,
-    groups: Arc<Mutex<Groups>>,
+    groups: Arc<GroupCommit>,
+}
+
+/// Group commit's state, shared by the store's handles.
+#[derive(Default)]
+pub(super) struct GroupCommit {
+    turns: Arc<Mutex<Groups>>,
+    /// Writes waiting for their turn: none, and a write alone commits at once, itself.
+    waiting: AtomicUsize,
+}
+
+/// Counts a write as waiting while it waits (also when the wait is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, AtomicOrdering::SeqCst);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, AtomicOrdering::SeqCst);
+    }
 }
 
 /// The group being formed (`None` between groups) and the next group's number.
@@ -71,7 +99,10 @@ pub const CHANGES_CHANNEL: &str = "homecoming_changes";
 
 impl Store {
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
-        let turn = self.groups.clone().lock_owned().await;
+        let turn = {
+            let _waiting = Waiting::new(&self.groups.waiting);
+            self.groups.turns.clone().lock_owned().await
+        };
         let txn = match &turn.open {
             Some(group) => group.txn.begin().await?,
             None => self.begin_on_writer().await?,
@@ -161,6 +192,16 @@ impl Write {
                 group.head = Ord::max(group.head, revision);
                 (group.id, group.done.subscribe())
             }
+            None if groups.waiting.load(AtomicOrdering::SeqCst) == 0 => {
+                // Alone: nothing to wait for.
+                txn.commit().await?;
+                drop(turn);
+                publish(&commits, revision);
+                if let Some(call) = &call {
+                    call.mark_audited();
+                }
+                return Ok(());
+            }
             None => {
                 // The first write of a group: its transaction becomes the group's.
                 let id = turn.next_id;
@@ -177,7 +218,7 @@ impl Write {
         };
         drop(turn);
         // The commit runs in a task of its own: it happens even if this call is cancelled.
-        tokio::spawn(commit_group(groups, id, commits));
+        tokio::spawn(commit_group(groups.turns.clone(), id, commits));
         let outcome = done
             .wait_for(Option::is_some)
             .await
@@ -291,13 +332,7 @@ async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<watch::S
     } = group;
     let outcome = txn.commit().await;
     if outcome.is_ok() {
-        commits.send_if_modified(|h| {
-            let newer = head > *h;
-            if newer {
-                *h = head;
-            }
-            newer
-        });
+        publish(&commits, head);
     } else if let Err(e) = &outcome {
         tracing::error!(error = %e, "group commit failed");
     }
@@ -344,4 +379,15 @@ async fn write_log(
         txn.execute_raw(notify).await?;
     }
     Ok(())
+}
+
+/// Tells this process's watchers that `revision` is committed.
+fn publish(commits: &watch::Sender<i64>, revision: i64) {
+    commits.send_if_modified(|head| {
+        let newer = revision > *head;
+        if newer {
+            *head = revision;
+        }
+        newer
+    });
 }
