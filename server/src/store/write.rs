@@ -17,7 +17,8 @@
 //! a caller is answered only after the group's commit succeeded (durability is unchanged: no
 //! write is acknowledged before it is on disk); if the commit fails, every write of the group
 //! gets the error and none of them happened. A write alone (nobody waiting for a turn) commits
-//! at once, itself.
+//! at once, itself. After a write of a group fails, no further write joins that group (see
+//! `Turn`): the next one commits it as it is and starts a new group.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -49,8 +50,28 @@ pub struct Write {
     /// Audited with the change, in this transaction.
     call: Option<Arc<Call>>,
     /// Held from begin to the end of this write: writes of a group run one at a time.
-    turn: OwnedMutexGuard<Groups>,
+    turn: Turn,
     groups: Arc<GroupCommit>,
+}
+
+/// A write's turn. Ended without `finished` (the write failed, or was dropped), it closes the
+/// open group to new writes: after a failure nobody joins the transaction, so a failure that
+/// took the whole transaction with it (SQLite rolls everything back on some I/O errors) can
+/// only fail the writes already in the group — at their commit — and never lets a later write
+/// run outside a transaction.
+struct Turn {
+    guard: OwnedMutexGuard<Groups>,
+    finished: bool,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Some(group) = self.guard.open.as_mut()
+        {
+            group.closed = true;
+        }
+    }
 }
 
 /// Group commit's state, shared by the store's handles.
@@ -92,6 +113,8 @@ struct Group {
     head: i64,
     /// The commit's outcome, once known.
     done: watch::Sender<Option<Result<(), String>>>,
+    /// A write of the group failed: no more writes join it.
+    closed: bool,
 }
 
 /// The PostgreSQL NOTIFY channel that carries committed revisions between replicas.
@@ -99,11 +122,21 @@ pub const CHANGES_CHANNEL: &str = "homecoming_changes";
 
 impl Store {
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
-        let turn = {
+        let mut guard = {
             let _waiting = Waiting::new(&self.groups.waiting);
             self.groups.turns.clone().lock_owned().await
         };
-        let txn = match &turn.open {
+        if guard.open.as_ref().is_some_and(|g| g.closed)
+            && let Some(group) = guard.open.take()
+        {
+            // A write of it failed: commit the group as it is, then start a new one.
+            finish(group, &self.commits).await;
+        }
+        let turn = Turn {
+            guard,
+            finished: false,
+        };
+        let txn = match &turn.guard.open {
             Some(group) => group.txn.begin().await?,
             None => self.begin_on_writer().await?,
         };
@@ -185,7 +218,7 @@ impl Write {
             let _ = txn.rollback().await;
             return Err(e);
         }
-        let (id, mut done) = match turn.open.as_mut() {
+        let (id, mut done) = match turn.guard.open.as_mut() {
             Some(group) => {
                 // A savepoint: release it into the group's transaction.
                 txn.commit().await?;
@@ -195,6 +228,7 @@ impl Write {
             None if groups.waiting.load(AtomicOrdering::SeqCst) == 0 => {
                 // Alone: nothing to wait for.
                 txn.commit().await?;
+                turn.finished = true;
                 drop(turn);
                 publish(&commits, revision);
                 if let Some(call) = &call {
@@ -204,18 +238,20 @@ impl Write {
             }
             None => {
                 // The first write of a group: its transaction becomes the group's.
-                let id = turn.next_id;
-                turn.next_id += 1;
+                let id = turn.guard.next_id;
+                turn.guard.next_id += 1;
                 let (done, rx) = watch::channel(None);
-                turn.open = Some(Group {
+                turn.guard.open = Some(Group {
                     id,
                     txn,
                     head: revision,
                     done,
+                    closed: false,
                 });
                 (id, rx)
             }
         };
+        turn.finished = true;
         drop(turn);
         // The commit runs in a task of its own: it happens even if this call is cancelled.
         tokio::spawn(commit_group(groups.turns.clone(), id, commits));
@@ -327,12 +363,17 @@ async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<watch::S
             }
         }
     };
+    finish(group, &commits).await;
+}
+
+/// Commits a group and tells its writes (and, on success, this process's watchers).
+async fn finish(group: Group, commits: &watch::Sender<i64>) {
     let Group {
         txn, head, done, ..
     } = group;
     let outcome = txn.commit().await;
     if outcome.is_ok() {
-        publish(&commits, head);
+        publish(commits, head);
     } else if let Err(e) = &outcome {
         tracing::error!(error = %e, "group commit failed");
     }
