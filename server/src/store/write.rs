@@ -129,8 +129,11 @@ impl Store {
         if guard.open.as_ref().is_some_and(|g| g.closed)
             && let Some(group) = guard.open.take()
         {
-            // A write of it failed: commit the group as it is, then start a new one.
-            finish(group, &self.commits).await;
+            // A write of it failed: commit the group as it is, then start a new one. In a task,
+            // so that the commit completes (and its writes hear of it) even if this call is
+            // cancelled meanwhile.
+            let commits = self.commits.clone();
+            let _ = tokio::spawn(async move { finish(group, &commits).await }).await;
         }
         let turn = Turn {
             guard,
