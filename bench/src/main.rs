@@ -13,9 +13,11 @@
 //! # Layout
 //! - `data`: the deterministic synthetic dataset (generated names only).
 //! - `load`: the closed-loop load generator and latency statistics.
-//! - `server`: starts the release server and reads its CPU time and memory from /proc.
+//! - `server`: starts the release server and reads its CPU time and memory from /proc;
+//!   `--perf-dir` records a `perf` profile of it per scenario (`tools/perf_summary.py` sums one
+//!   up).
 //! - `ceilings`: raw storage rates on the same database type, without gRPC or the ORM.
-//! - here: the scenarios S0-S5 and the report. `--quick` runs everything on small data for a
+//! - here: the scenarios S0-S6 and the report. `--quick` runs everything on small data for a
 //!   few seconds (the CI smoke test): it checks that every scenario runs and loses nothing,
 //!   never a timing.
 

@@ -4,9 +4,11 @@
 //! - `entity/`: one sea-orm entity per table; `migration/`: the schema, applied at start.
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
-//!   idempotency records, all in the same transaction as the change.
+//!   idempotency records, all in the same transaction as the change; concurrent writes share
+//!   one commit (group commit, each in a savepoint of its own).
 //! - `list`: filters (AIP-160) compiled to SQL, orderings and keyset page tokens.
-//! - `categories`, `exchanges`, `persons`: queries and mutations of each resource.
+//! - `categories`, `exchanges`, `persons`: queries and mutations of each resource. Lookups by a
+//!   unique key use `Unique::unique`, not `one()` (whose bound `LIMIT` SQLite re-prepares).
 //! - `access`: bearer tokens (hashes only); `audit`: the append-only audit trail.
 //!
 //! A handle made with `Store::for_call` serves one call: person reads leave out restricted
