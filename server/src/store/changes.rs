@@ -23,13 +23,7 @@ impl Store {
 
     /// Marks `revision` as committed (a commit seen in another process).
     pub fn observed_commit(&self, revision: i64) {
-        self.commits.send_if_modified(|head| {
-            let newer = revision > *head;
-            if newer {
-                *head = revision;
-            }
-            newer
-        });
+        super::write::publish(&self.commits, revision);
     }
 
     /// The PostgreSQL URL, for a LISTEN connection; `None` on SQLite.

@@ -425,8 +425,8 @@ async fn write_log(
     Ok(())
 }
 
-/// Tells this process's watchers that `revision` is committed.
-fn publish(commits: &watch::Sender<i64>, revision: i64) {
+/// Tells this process's watchers that `revision` is committed (a newer head only).
+pub(super) fn publish(commits: &watch::Sender<i64>, revision: i64) {
     commits.send_if_modified(|head| {
         let newer = revision > *head;
         if newer {
