@@ -254,6 +254,7 @@ impl App {
         .await?;
 
         let statistics = tokio::spawn(keep_statistics(store.clone()));
+        let checkpoints = tokio::spawn(keep_checkpoints(store.clone()));
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -379,6 +380,7 @@ impl App {
         }
         hub.shutdown();
         statistics.abort();
+        checkpoints.abort();
         // What calls queued for the audit trail is written before the database closes.
         audit_writer.close().await;
         store.close().await;
@@ -386,6 +388,23 @@ impl App {
         Ok(())
     }
 }
+
+/// Keeps SQLite's WAL checkpointed in the background (`Store::checkpoint`), a few times a
+/// second: commits then leave the copying to this task instead of stalling a group of writes.
+async fn keep_checkpoints(store: Store) {
+    if store.backend() != crate::store::Backend::Sqlite {
+        return;
+    }
+    loop {
+        tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
+/// How often the WAL is checkpointed.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Keeps PostgreSQL's planner statistics up with the registry's growth (`refresh_statistics`),
 /// every 30 seconds, for as long as the server runs.

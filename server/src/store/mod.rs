@@ -111,6 +111,10 @@ pub struct Store {
 /// file I/O). Filled only as pages are used; counts in the server's RSS.
 const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
+/// A safety net: a commit checkpoints the WAL itself (SQLite's default, at 1,000 pages) only
+/// past this size (64 MiB of 4 KiB pages); the server's checkpointer keeps it well below.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 16 * 1024;
+
 /// Each reader connection's page cache (SQLite's default).
 const READER_CACHE_KIB: u32 = 2 * 1024;
 
@@ -152,6 +156,9 @@ impl Store {
                             .pragma("temp_store", "memory")
                             // Negative: KiB, not pages.
                             .pragma("cache_size", format!("-{cache_kib}"))
+                            // Checkpoints run in the background (`Store::checkpoint`); a commit
+                            // checkpoints itself only when the WAL outgrew this many pages.
+                            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
                     }
                 };
                 let mut w = base_options(url, options);
@@ -225,6 +232,28 @@ impl Store {
         if self.backend == Backend::Sqlite {
             let _ = self.writer.close().await;
         }
+    }
+
+    /// SQLite: copies committed WAL frames back into the database file (a passive checkpoint,
+    /// on a reader connection: it never waits for the writer nor holds it up), so that commits
+    /// do not do it themselves — in SQLite's default, the commit that crosses 1,000 WAL pages
+    /// checkpoints inline and the writes grouped with it wait. Returns the WAL's frames and how
+    /// many of them are in the database file now. PostgreSQL: nothing (`None`).
+    pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, Error> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = self
+            .reader
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA wal_checkpoint(PASSIVE)",
+            ))
+            .await?
+            .ok_or_else(|| Error::Internal("wal_checkpoint returned no row".into()))?;
+        let frames: i64 = row.try_get_by_index(1)?;
+        let copied: i64 = row.try_get_by_index(2)?;
+        Ok(Some((frames, copied)))
     }
 
     /// PostgreSQL: analyzes the registry's tables whose planner statistics fell behind their

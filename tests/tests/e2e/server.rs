@@ -6,7 +6,51 @@ use tonic_health::pb::{
 backend_tests!(
     health_reports_serving_and_shutdown_is_graceful,
     planner_statistics_follow_the_rows,
+    wal_is_checkpointed_in_the_background,
 );
+
+/// SQLite: the server copies committed WAL frames into the database file itself, a few times a
+/// second (commits no longer do it below 16,384 pages, so a small write stays in the WAL until
+/// the checkpointer runs). Seen through a connection that reads the database file alone
+/// (`immutable`: the WAL is ignored). PostgreSQL: `checkpoint` is nothing to do.
+async fn wal_is_checkpointed_in_the_background(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let batch: Vec<homecoming_client::proto::Person> = (0..300)
+        .map(|i| homecoming_tests::fixtures::person(&format!("Ckpt{i:03}"), "Ivan"))
+        .collect();
+    app.client.persons().batch_create(batch).await.unwrap();
+    if backend == Backend::Postgres {
+        let store = homecoming_server::store::Store::open(
+            &app.database_url,
+            &homecoming_server::store::StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(store.checkpoint().await.unwrap(), None);
+        store.close().await;
+        return;
+    }
+    let url: sea_orm::sqlx::sqlite::SqliteConnectOptions = app.database_url.parse().unwrap();
+    let file_only = url.immutable(true).read_only(true);
+    let mut in_file = 0;
+    for _ in 0..50 {
+        use sea_orm::sqlx::{ConnectOptions, Connection};
+        let mut conn = file_only.connect().await.unwrap();
+        // Before the first checkpoint the file may not even hold the schema yet.
+        in_file = sea_orm::sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM persons WHERE family_name LIKE 'Ckpt%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(0);
+        conn.close().await.unwrap();
+        if in_file == 300 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(in_file, 300, "persons in the database file (not the WAL)");
+}
 
 /// PostgreSQL: tables whose rows outgrew their statistics are analyzed (the server does it every
 /// 30 s; here it is called directly); fresh ones are left alone. SQLite: nothing to do.
