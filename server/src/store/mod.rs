@@ -16,7 +16,7 @@
 //! own transaction.
 //!
 //! SQLite runs with WAL, foreign keys on, a busy timeout, temporary data in memory, one writer
-//! connection with a 64 MiB page cache (writes queue in the pool instead of failing with
+//! connection with a 32 MiB page cache (writes queue in the pool instead of failing with
 //! "database is locked") and a separate pool of readers.
 //! PostgreSQL uses one pool; the revision counter row is the writers' lock.
 
@@ -108,15 +108,14 @@ pub struct Store {
 /// SQLite's page cache of the one writer connection. A write dirties the leaf of every index it
 /// touches (30 on `persons`); with SQLite's default 2 MiB, a batch of 1,000 persons spilled
 /// dirty pages into the WAL mid-transaction and read them back (S3's profile: 37% of the CPU in
-/// file I/O). Filled only as pages are used; counts in the server's RSS.
-const WRITER_CACHE_KIB: u32 = 64 * 1024;
+/// file I/O; 15% with a 64 MiB cache, which cost ~80 MiB of RSS). 32 MiB holds the interior
+/// pages of every index at 1,000,000 persons; the leaves a batch of 1,000 dirties there (up to
+/// ~30,000 pages) fit no reasonable cache. Filled only as pages are used; counts in the RSS.
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
 /// A safety net: a commit checkpoints the WAL itself (SQLite's default, at 1,000 pages) only
 /// past this size (64 MiB of 4 KiB pages); the server's checkpointer keeps it well below.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16 * 1024;
-
-/// Each reader connection's page cache (SQLite's default).
-const READER_CACHE_KIB: u32 = 2 * 1024;
 
 impl Store {
     /// Connects and applies pending migrations. `url` is `sqlite://path?mode=rwc` (or
@@ -144,31 +143,31 @@ impl Store {
                 } else {
                     SqliteSynchronous::Normal
                 };
-                let sqlite = move |create: bool, cache_kib: u32| {
-                    move |o: sea_orm::sqlx::sqlite::SqliteConnectOptions| {
-                        o.create_if_missing(create)
-                            .journal_mode(SqliteJournalMode::Wal)
-                            .synchronous(sync)
-                            .foreign_keys(true)
-                            .busy_timeout(Duration::from_secs(10))
-                            // Statement journals and savepoint sub-journals in memory, not in
-                            // temporary files (every grouped write and multi-row insert has one).
-                            .pragma("temp_store", "memory")
-                            // Negative: KiB, not pages.
-                            .pragma("cache_size", format!("-{cache_kib}"))
-                            // Checkpoints run in the background (`Store::checkpoint`); a commit
-                            // checkpoints itself only when the WAL outgrew this many pages.
-                            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
-                    }
+                let sqlite = move |o: sea_orm::sqlx::sqlite::SqliteConnectOptions| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(sync)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
                 };
                 let mut w = base_options(url, options);
                 w.max_connections(1).min_connections(1);
-                w.map_sqlx_sqlite_opts(sqlite(true, WRITER_CACHE_KIB));
+                w.map_sqlx_sqlite_opts(move |o| {
+                    sqlite(o)
+                        .create_if_missing(true)
+                        // Statement journals and savepoint sub-journals in memory, not in
+                        // temporary files (every grouped write and multi-row insert has one).
+                        .pragma("temp_store", "memory")
+                        // Negative: KiB, not pages.
+                        .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                        // Checkpoints run in the background (`Store::checkpoint`); a commit
+                        // checkpoints itself only when the WAL outgrew this many pages.
+                        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+                });
                 let writer = Database::connect(w).await.map_err(open_err)?;
                 migrate(&writer, backend).await?;
                 let mut r = base_options(url, options);
                 r.max_connections(options.max_connections.max(1));
-                r.map_sqlx_sqlite_opts(sqlite(false, READER_CACHE_KIB));
+                r.map_sqlx_sqlite_opts(sqlite);
                 let reader = Database::connect(r).await.map_err(open_err)?;
                 Store {
                     writer,
