@@ -15,9 +15,10 @@
 //! persons unless the caller is an admin, and each write records the call's audit event in its
 //! own transaction.
 //!
-//! SQLite runs with WAL, foreign keys on, a busy timeout, temporary data in memory, one writer
-//! connection with a 32 MiB page cache (writes queue in the pool instead of failing with
-//! "database is locked") and a separate pool of readers.
+//! SQLite runs with WAL, foreign keys on, a busy timeout, one writer connection (writes queue in
+//! the pool instead of failing with "database is locked"; a 32 MiB page cache, its temporary
+//! data in memory) and a separate pool of readers with SQLite's defaults. The server checkpoints
+//! the WAL in the background (`Store::checkpoint`), so commits do not.
 //! PostgreSQL uses one pool; the revision counter row is the writers' lock.
 
 mod access;
