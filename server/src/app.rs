@@ -395,10 +395,20 @@ async fn keep_checkpoints(store: Store) {
     if store.backend() != crate::store::Backend::Sqlite {
         return;
     }
+    // Failures are logged when they start and when they end, not five times a second.
+    let mut failing = false;
     loop {
         tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-        if let Err(e) = store.checkpoint().await {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        match store.checkpoint().await {
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "WAL checkpoint failed; commits checkpoint past the safety net meanwhile");
+            }
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!("WAL checkpoints work again");
+            }
+            _ => {}
         }
     }
 }
