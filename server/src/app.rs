@@ -29,7 +29,7 @@ use crate::{
         registry::RegistryApi,
         watch::WatchApi,
     },
-    store::{ListQuery, Store, StoreOptions},
+    store::{ListQuery, MaintenanceOptions, Store, StoreOptions},
     watch::{Hub, WatchOptions},
 };
 
@@ -244,17 +244,16 @@ impl App {
             WatchOptions {
                 progress_interval: config.watch_progress_interval,
                 poll_interval: config.watch_poll_interval,
-                retention: config.change_log_retention,
-                max_revisions: config.change_log_max_revisions,
-                compaction_interval: config.compaction_interval,
                 cache_events: config.watch_cache_events,
-                request_id_retention: config.request_id_retention,
             },
         )
         .await?;
-
-        let statistics = tokio::spawn(keep_statistics(store.clone()));
-        let checkpoints = tokio::spawn(keep_checkpoints(store.clone()));
+        let maintenance = store.start_maintenance(MaintenanceOptions {
+            retention: config.change_log_retention,
+            max_revisions: config.change_log_max_revisions,
+            compaction_interval: config.compaction_interval,
+            request_id_retention: config.request_id_retention,
+        });
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -379,57 +378,11 @@ impl App {
             }
         }
         hub.shutdown();
-        statistics.abort();
-        checkpoints.abort();
+        drop(maintenance);
         // What calls queued for the audit trail is written before the database closes.
         audit_writer.close().await;
         store.close().await;
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// Keeps SQLite's WAL checkpointed in the background (`Store::checkpoint`), a few times a
-/// second: commits then leave the copying to this task instead of stalling a group of writes.
-async fn keep_checkpoints(store: Store) {
-    if store.backend() != crate::store::Backend::Sqlite {
-        return;
-    }
-    // Failures are logged when they start and when they end, not five times a second.
-    let mut failing = false;
-    loop {
-        tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-        match store.checkpoint().await {
-            Err(e) if !failing => {
-                failing = true;
-                tracing::warn!(error = %e, "WAL checkpoint failed; commits checkpoint past the safety net meanwhile");
-            }
-            Ok(_) if failing => {
-                failing = false;
-                tracing::info!("WAL checkpoints work again");
-            }
-            _ => {}
-        }
-    }
-}
-
-/// How often the WAL is checkpointed.
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Keeps PostgreSQL's planner statistics up with the registry's growth (`refresh_statistics`),
-/// every 30 seconds, for as long as the server runs.
-async fn keep_statistics(store: Store) {
-    if store.backend() != crate::store::Backend::Postgres {
-        return;
-    }
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-        match store.refresh_statistics().await {
-            Ok(tables) if !tables.is_empty() => {
-                tracing::info!(?tables, "refreshed planner statistics");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "refreshing planner statistics failed"),
-        }
     }
 }

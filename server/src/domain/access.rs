@@ -13,14 +13,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Error, Person, Role, Violations, WireEnum};
+use super::{Error, PERSON, Person, Role, Violations, WireEnum};
 
 /// Secrets start with this, so a leaked one is recognisable (secret scanners, logs).
 pub const SECRET_PREFIX: &str = "hc_";
-
-/// Person fields a viewer never sees (nor filters or orders by). The derived age stays.
-pub const SENSITIVE_PERSON_FIELDS: &[&str] =
-    &["service_number", "date_of_birth", "place_of_birth", "notes"];
 
 /// The caller of a request, as its token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,14 +51,11 @@ impl Caller {
         !person.fields.restricted || self.sees_restricted()
     }
 
-    /// `person` as this caller may see it: sensitive fields cleared for viewers.
+    /// `person` as this caller may see it: the declaration's sensitive fields cleared for
+    /// viewers (the derived age stays).
     pub fn redact(&self, mut person: Person) -> Person {
         if !self.sees_sensitive() {
-            let f = &mut person.fields;
-            f.service_number.clear();
-            f.date_of_birth = None;
-            f.place_of_birth.clear();
-            f.notes.clear();
+            PERSON.redact(&mut person.fields);
         }
         person
     }
@@ -75,8 +68,7 @@ impl Caller {
         fields: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Error> {
         for f in fields {
-            let sensitive = SENSITIVE_PERSON_FIELDS.contains(&f);
-            if sensitive && !self.sees_sensitive() {
+            if PERSON.sensitive(f) && !self.sees_sensitive() {
                 return Err(Error::PermissionDenied {
                     field: Some(request_field.to_owned()),
                     message: format!(

@@ -2,7 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CategoryKind, Error, Meta, Violations, mask::Patch, text};
+use super::{
+    CategoryKind, Error, Meta, Violations,
+    schema::{Declared, Field, Schema},
+    text,
+};
+use crate::{access, enum_access};
 
 /// A category code: `^[a-z0-9][a-z0-9-]{0,62}$`. Codes are how exchanges and persons refer to
 /// categories, so they never change once created.
@@ -68,38 +73,26 @@ impl CategoryFields {
     }
 }
 
-impl Patch for CategoryFields {
-    const MUTABLE: &'static [&'static str] = &["title", "description", "kind"];
-    const IMMUTABLE: &'static [&'static str] = &["code"];
-    const OUTPUT_ONLY: &'static [&'static str] = &["id", "create_time", "update_time", "etag"];
+/// The declaration of a category's fields (see `schema`).
+pub const CATEGORY: Schema<CategoryFields> = Schema {
+    resource: "categories",
+    singular: "category",
+    fields: &[
+        Field::new("code", access!(Text, CategoryFields, code)).immutable(),
+        Field::new("title", access!(Text, CategoryFields, title)),
+        Field::new("description", access!(Text, CategoryFields, description)).unfiltered(),
+        Field::new("kind", enum_access!(CategoryFields, CategoryKind, kind)),
+    ],
+    derived: &[],
+};
 
-    fn copy_field(&mut self, from: &Self, path: &str) {
-        match path {
-            "title" => self.title.clone_from(&from.title),
-            "description" => self.description.clone_from(&from.description),
-            "kind" => self.kind = from.kind,
-            _ => {}
-        }
-    }
-
-    fn populated(&self, path: &str) -> bool {
-        match path {
-            "title" => !self.title.is_empty(),
-            "description" => !self.description.is_empty(),
-            "kind" => self.kind != CategoryKind::Unspecified,
-            _ => false,
-        }
-    }
-
-    fn immutable_changed(&self, from: &Self, path: &str) -> bool {
-        path == "code" && !from.code.trim().is_empty() && from.code.trim() != self.code
-    }
+impl Declared for CategoryFields {
+    const SCHEMA: &'static Schema<Self> = &CATEGORY;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::mask;
 
     fn fields(code: &str, title: &str) -> CategoryFields {
         CategoryFields {
@@ -143,7 +136,7 @@ mod tests {
         let mut current = fields("civilian", "Old");
         current.description = "kept".into();
         let incoming = fields("", "New");
-        mask::apply(&mut current, &incoming, &[], "category").ok();
+        CATEGORY.apply_mask(&mut current, &incoming, &[]).ok();
         assert_eq!(current.title, "New");
         assert_eq!(current.description, "kept");
     }
@@ -152,11 +145,28 @@ mod tests {
     fn immutable_and_output_only_paths_are_rejected() {
         let mut current = fields("civilian", "Old");
         let incoming = fields("other", "New");
-        assert!(mask::apply(&mut current, &incoming, &["code".into()], "category").is_err());
-        assert!(mask::apply(&mut current, &incoming, &["etag".into()], "category").is_err());
-        assert!(mask::apply(&mut current, &incoming, &["nope".into()], "category").is_err());
-        assert!(mask::apply(&mut current, &incoming, &[], "category").is_err());
+        assert!(
+            CATEGORY
+                .apply_mask(&mut current, &incoming, &["code".into()])
+                .is_err()
+        );
+        assert!(
+            CATEGORY
+                .apply_mask(&mut current, &incoming, &["etag".into()])
+                .is_err()
+        );
+        assert!(
+            CATEGORY
+                .apply_mask(&mut current, &incoming, &["nope".into()])
+                .is_err()
+        );
+        assert!(CATEGORY.apply_mask(&mut current, &incoming, &[]).is_err());
         let same_code = fields("civilian", "New");
-        assert!(mask::apply(&mut current, &same_code, &[], "category").is_ok());
+        assert!(CATEGORY.apply_mask(&mut current, &same_code, &[]).is_ok());
+    }
+
+    #[test]
+    fn declarations_cover_every_field() {
+        crate::domain::schema::tests::assert_covers(&CATEGORY);
     }
 }

@@ -3,7 +3,12 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Code, Error, ExchangeStatus, Meta, Violations, mask::Patch, text};
+use super::{
+    Code, Error, ExchangeStatus, Meta, Violations,
+    schema::{Declared, Field, Schema},
+    text,
+};
+use crate::{access, enum_access};
 
 /// What a client can write about an exchange.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,73 +120,50 @@ fn non_negative(v: &mut Violations, field: &str, value: Option<i32>) {
     }
 }
 
-impl Patch for ExchangeFields {
-    const MUTABLE: &'static [&'static str] = &[
-        "title",
-        "exchange_date",
-        "status",
-        "exchange_number",
-        "stage_number",
-        "framework",
-        "counterparty",
-        "mediators",
-        "location",
-        "announced_returned_count",
-        "announced_handed_over_count",
-        "category_codes",
-        "source_urls",
-        "notes",
-    ];
-    const IMMUTABLE: &'static [&'static str] = &[];
-    const OUTPUT_ONLY: &'static [&'static str] = &["id", "create_time", "update_time", "etag"];
+/// The declaration of an exchange's fields (see `schema`).
+pub const EXCHANGE: Schema<ExchangeFields> = Schema {
+    resource: "exchanges",
+    singular: "exchange",
+    fields: &[
+        Field::new("title", access!(Text, ExchangeFields, title)),
+        Field::new(
+            "exchange_date",
+            access!(Date, ExchangeFields, exchange_date),
+        )
+        .not_null(),
+        Field::new(
+            "status",
+            enum_access!(ExchangeFields, ExchangeStatus, status),
+        ),
+        Field::new(
+            "exchange_number",
+            access!(Int, ExchangeFields, exchange_number),
+        ),
+        Field::new("stage_number", access!(Int, ExchangeFields, stage_number)),
+        Field::new("framework", access!(Text, ExchangeFields, framework)),
+        Field::new("counterparty", access!(Text, ExchangeFields, counterparty)),
+        Field::new("mediators", access!(List, ExchangeFields, mediators)),
+        Field::new("location", access!(Text, ExchangeFields, location)),
+        Field::new(
+            "announced_returned_count",
+            access!(Int, ExchangeFields, announced_returned_count),
+        ),
+        Field::new(
+            "announced_handed_over_count",
+            access!(Int, ExchangeFields, announced_handed_over_count),
+        ),
+        Field::new(
+            "category_codes",
+            access!(Codes, ExchangeFields, category_codes),
+        ),
+        Field::new("source_urls", access!(List, ExchangeFields, source_urls)),
+        Field::new("notes", access!(Text, ExchangeFields, notes)).unfiltered(),
+    ],
+    derived: &[],
+};
 
-    fn copy_field(&mut self, f: &Self, path: &str) {
-        match path {
-            "title" => self.title.clone_from(&f.title),
-            "exchange_date" => self.exchange_date = f.exchange_date,
-            "status" => self.status = f.status,
-            "exchange_number" => self.exchange_number = f.exchange_number,
-            "stage_number" => self.stage_number = f.stage_number,
-            "framework" => self.framework.clone_from(&f.framework),
-            "counterparty" => self.counterparty.clone_from(&f.counterparty),
-            "mediators" => self.mediators.clone_from(&f.mediators),
-            "location" => self.location.clone_from(&f.location),
-            "announced_returned_count" => {
-                self.announced_returned_count = f.announced_returned_count
-            }
-            "announced_handed_over_count" => {
-                self.announced_handed_over_count = f.announced_handed_over_count
-            }
-            "category_codes" => self.category_codes.clone_from(&f.category_codes),
-            "source_urls" => self.source_urls.clone_from(&f.source_urls),
-            "notes" => self.notes.clone_from(&f.notes),
-            _ => {}
-        }
-    }
-
-    fn populated(&self, path: &str) -> bool {
-        match path {
-            "title" => !self.title.is_empty(),
-            "exchange_date" => self.exchange_date.is_some(),
-            "status" => self.status != ExchangeStatus::Unspecified,
-            "exchange_number" => self.exchange_number.is_some(),
-            "stage_number" => self.stage_number.is_some(),
-            "framework" => !self.framework.is_empty(),
-            "counterparty" => !self.counterparty.is_empty(),
-            "mediators" => !self.mediators.is_empty(),
-            "location" => !self.location.is_empty(),
-            "announced_returned_count" => self.announced_returned_count.is_some(),
-            "announced_handed_over_count" => self.announced_handed_over_count.is_some(),
-            "category_codes" => !self.category_codes.is_empty(),
-            "source_urls" => !self.source_urls.is_empty(),
-            "notes" => !self.notes.is_empty(),
-            _ => false,
-        }
-    }
-
-    fn immutable_changed(&self, _from: &Self, _path: &str) -> bool {
-        false
-    }
+impl Declared for ExchangeFields {
+    const SCHEMA: &'static Schema<Self> = &EXCHANGE;
 }
 
 #[cfg(test)]
@@ -250,5 +232,10 @@ mod tests {
             bad_fields(f),
             ["exchange_number", "announced_returned_count"]
         );
+    }
+
+    #[test]
+    fn declarations_cover_every_field() {
+        crate::domain::schema::tests::assert_covers(&EXCHANGE);
     }
 }

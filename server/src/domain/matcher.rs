@@ -1,5 +1,6 @@
 //! Evaluates a parsed filter against a resource in memory (Watch applies the List filter to
-//! each change). The rules are those `store::list` compiles to SQL: two-valued comparisons
+//! each change); field values come from each resource's declaration. The rules are those the
+//! store compiles to SQL: two-valued comparisons
 //! (unset is neither equal, less nor greater, and `!=` holds for it), `:` on category codes and
 //! on `name`. Filters are validated by the store's compiler first, so a literal that does not
 //! parse here simply does not match.
@@ -7,27 +8,11 @@
 use chrono::{DateTime, NaiveDate};
 
 use super::{
-    Category, Exchange, Person, WireEnum,
+    CATEGORY, Category, EXCHANGE, Exchange, PERSON, Person,
     filter::{Comparison, Expr, Op},
+    schema::Value as FieldValue,
     translit,
 };
-
-/// A field's value, typed as filters see it.
-pub enum FieldValue<'a> {
-    Text(&'a str),
-    Int(Option<i64>),
-    Bool(bool),
-    Date(Option<NaiveDate>),
-    /// Microseconds since the epoch.
-    Time(i64),
-    Enum {
-        code: i32,
-        parse: fn(&str) -> Option<i32>,
-    },
-    Id(Option<&'a str>),
-    Codes(&'a [String]),
-    Names(Vec<String>),
-}
 
 /// A resource whose fields a filter can name.
 pub trait Matchable {
@@ -98,93 +83,21 @@ fn compare(c: &Comparison, r: &dyn Matchable) -> bool {
     }
 }
 
-fn enum_value<E: WireEnum>(e: E) -> FieldValue<'static> {
-    FieldValue::Enum {
-        code: e.code(),
-        parse: |s| E::parse_name(s).map(E::code),
-    }
-}
-
-fn text(s: &str) -> Option<FieldValue<'_>> {
-    Some(FieldValue::Text(s))
-}
-
 impl Matchable for Category {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let f = &self.fields;
-        match name {
-            "id" => Some(FieldValue::Id(Some(&self.meta.id))),
-            "code" => text(&f.code),
-            "title" => text(&f.title),
-            "kind" => Some(enum_value(f.kind)),
-            "create_time" => Some(FieldValue::Time(self.meta.create_time.timestamp_micros())),
-            "update_time" => Some(FieldValue::Time(self.meta.update_time.timestamp_micros())),
-            _ => None,
-        }
+        CATEGORY.value(&self.meta, &self.fields, name)
     }
 }
 
 impl Matchable for Exchange {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let f = &self.fields;
-        let int = |n: Option<i32>| Some(FieldValue::Int(n.map(i64::from)));
-        match name {
-            "id" => Some(FieldValue::Id(Some(&self.meta.id))),
-            "title" => text(&f.title),
-            "exchange_date" => Some(FieldValue::Date(f.exchange_date)),
-            "status" => Some(enum_value(f.status)),
-            "exchange_number" => int(f.exchange_number),
-            "stage_number" => int(f.stage_number),
-            "framework" => text(&f.framework),
-            "counterparty" => text(&f.counterparty),
-            "location" => text(&f.location),
-            "announced_returned_count" => int(f.announced_returned_count),
-            "announced_handed_over_count" => int(f.announced_handed_over_count),
-            "category_codes" => Some(FieldValue::Codes(&f.category_codes)),
-            "create_time" => Some(FieldValue::Time(self.meta.create_time.timestamp_micros())),
-            "update_time" => Some(FieldValue::Time(self.meta.update_time.timestamp_micros())),
-            _ => None,
-        }
+        EXCHANGE.value(&self.meta, &self.fields, name)
     }
 }
 
 impl Matchable for Person {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let f = &self.fields;
-        match name {
-            "id" => Some(FieldValue::Id(Some(&self.meta.id))),
-            "kind" => Some(enum_value(f.kind)),
-            "family_name" => text(&f.family_name),
-            "given_name" => text(&f.given_name),
-            "patronymic" => text(&f.patronymic),
-            "date_of_birth" => Some(FieldValue::Date(f.date_of_birth)),
-            "place_of_birth" => text(&f.place_of_birth),
-            "sex" => Some(enum_value(f.sex)),
-            "citizenship" => text(&f.citizenship),
-            "service" => Some(enum_value(f.service)),
-            "rank" => text(&f.rank),
-            "rank_group" => Some(enum_value(f.rank_group)),
-            "unit" => text(&f.unit),
-            "service_number" => text(&f.service_number),
-            "capture_date" => Some(FieldValue::Date(f.capture_date)),
-            "capture_region" => text(&f.capture_region),
-            "status" => Some(enum_value(f.status)),
-            "exchange_id" => Some(FieldValue::Id(f.exchange_id.as_deref())),
-            "convicted_in_captivity" => Some(FieldValue::Bool(f.convicted_in_captivity)),
-            "restricted" => Some(FieldValue::Bool(f.restricted)),
-            "category_codes" => Some(FieldValue::Codes(&f.category_codes)),
-            "name" => Some(FieldValue::Names(translit::person_keys(
-                &f.family_name,
-                &f.given_name,
-                &f.patronymic,
-            ))),
-            "aftercare.medical_examination" => Some(enum_value(f.aftercare.medical_examination)),
-            "aftercare.rehabilitation" => Some(enum_value(f.aftercare.rehabilitation)),
-            "aftercare.payments" => Some(enum_value(f.aftercare.payments)),
-            "create_time" => Some(FieldValue::Time(self.meta.create_time.timestamp_micros())),
-            "update_time" => Some(FieldValue::Time(self.meta.update_time.timestamp_micros())),
-            _ => None,
-        }
+        PERSON.value(&self.meta, &self.fields, name)
     }
 }
 

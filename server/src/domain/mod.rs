@@ -6,9 +6,9 @@ pub mod access;
 mod enums;
 mod error;
 pub mod filter;
-pub mod mask;
 pub mod matcher;
 pub mod order;
+pub mod schema;
 pub mod summary;
 mod text;
 pub mod translit;
@@ -20,14 +20,14 @@ pub mod person;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use category::{Category, CategoryFields, Code};
+pub use category::{CATEGORY, Category, CategoryFields, Code};
 pub use enums::{
     CareStatus, CategoryKind, ExchangeStatus, PersonKind, PersonStatus, RankGroup, Role,
     ServiceBranch, Sex, WireEnum,
 };
 pub use error::{Error, FieldViolation, Violations};
-pub use exchange::{Exchange, ExchangeFields};
-pub use person::{Aftercare, Derived, Person, PersonFields};
+pub use exchange::{EXCHANGE, Exchange, ExchangeFields};
+pub use person::{Aftercare, Derived, PERSON, Person, PersonFields};
 
 /// Fields every stored resource has; all are output only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

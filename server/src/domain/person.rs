@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CareStatus, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex, Violations,
-    exchange, mask::Patch, text,
+    exchange,
+    schema::{Access, Declared, Field, Schema},
+    text, translit,
 };
+use crate::{access, enum_access};
 
 /// After return: each step's progress.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,122 +159,90 @@ pub fn full_years(born: NaiveDate, on: NaiveDate) -> Option<i32> {
     Some(years)
 }
 
-impl Patch for PersonFields {
-    const MUTABLE: &'static [&'static str] = &[
-        "kind",
-        "family_name",
-        "given_name",
-        "patronymic",
-        "date_of_birth",
-        "place_of_birth",
-        "sex",
-        "citizenship",
-        "service",
-        "rank",
-        "rank_group",
-        "unit",
-        "service_number",
-        "capture_date",
-        "capture_region",
-        "status",
-        "exchange_id",
-        "convicted_in_captivity",
-        "category_codes",
-        "aftercare",
-        "aftercare.medical_examination",
-        "aftercare.rehabilitation",
-        "aftercare.payments",
-        "notes",
-        "restricted",
-    ];
-    const IMMUTABLE: &'static [&'static str] = &[];
-    const OUTPUT_ONLY: &'static [&'static str] = &[
-        "id",
-        "create_time",
-        "update_time",
-        "etag",
-        "age_at_return",
-        "days_in_captivity",
-    ];
+/// The declaration of a person's fields (see `schema`).
+pub const PERSON: Schema<PersonFields> = Schema {
+    resource: "persons",
+    singular: "person",
+    fields: &[
+        Field::new("kind", enum_access!(PersonFields, PersonKind, kind)),
+        Field::new("family_name", access!(Text, PersonFields, family_name)),
+        Field::new("given_name", access!(Text, PersonFields, given_name)),
+        Field::new("patronymic", access!(Text, PersonFields, patronymic)),
+        Field::new("date_of_birth", access!(Date, PersonFields, date_of_birth)).sensitive(),
+        Field::new(
+            "place_of_birth",
+            access!(Text, PersonFields, place_of_birth),
+        )
+        .sensitive(),
+        Field::new("sex", enum_access!(PersonFields, Sex, sex)),
+        Field::new("citizenship", access!(Text, PersonFields, citizenship)),
+        Field::new(
+            "service",
+            enum_access!(PersonFields, ServiceBranch, service),
+        ),
+        Field::new("rank", access!(Text, PersonFields, rank)),
+        Field::new(
+            "rank_group",
+            enum_access!(PersonFields, RankGroup, rank_group),
+        ),
+        Field::new("unit", access!(Text, PersonFields, unit)),
+        Field::new(
+            "service_number",
+            access!(Text, PersonFields, service_number),
+        )
+        .sensitive(),
+        Field::new("capture_date", access!(Date, PersonFields, capture_date)),
+        Field::new(
+            "capture_region",
+            access!(Text, PersonFields, capture_region),
+        ),
+        Field::new("status", enum_access!(PersonFields, PersonStatus, status)),
+        Field::new("exchange_id", access!(Id, PersonFields, exchange_id)),
+        Field::new(
+            "convicted_in_captivity",
+            access!(Bool, PersonFields, convicted_in_captivity),
+        ),
+        Field::new(
+            "category_codes",
+            access!(Codes, PersonFields, category_codes),
+        ),
+        Field::new(
+            "aftercare.medical_examination",
+            enum_access!(PersonFields, CareStatus, aftercare.medical_examination),
+        )
+        .column("aftercare_medical_examination"),
+        Field::new(
+            "aftercare.rehabilitation",
+            enum_access!(PersonFields, CareStatus, aftercare.rehabilitation),
+        )
+        .column("aftercare_rehabilitation"),
+        Field::new(
+            "aftercare.payments",
+            enum_access!(PersonFields, CareStatus, aftercare.payments),
+        )
+        .column("aftercare_payments"),
+        Field::new("notes", access!(Text, PersonFields, notes))
+            .sensitive()
+            .unfiltered(),
+        Field::new("restricted", access!(Bool, PersonFields, restricted)),
+        // Name search: `name:"Шевч"` matches a person one of whose names starts so.
+        Field::new("name", Access::Names(name_keys)),
+    ],
+    derived: &["age_at_return", "days_in_captivity"],
+};
 
-    fn copy_field(&mut self, f: &Self, path: &str) {
-        match path {
-            "kind" => self.kind = f.kind,
-            "family_name" => self.family_name.clone_from(&f.family_name),
-            "given_name" => self.given_name.clone_from(&f.given_name),
-            "patronymic" => self.patronymic.clone_from(&f.patronymic),
-            "date_of_birth" => self.date_of_birth = f.date_of_birth,
-            "place_of_birth" => self.place_of_birth.clone_from(&f.place_of_birth),
-            "sex" => self.sex = f.sex,
-            "citizenship" => self.citizenship.clone_from(&f.citizenship),
-            "service" => self.service = f.service,
-            "rank" => self.rank.clone_from(&f.rank),
-            "rank_group" => self.rank_group = f.rank_group,
-            "unit" => self.unit.clone_from(&f.unit),
-            "service_number" => self.service_number.clone_from(&f.service_number),
-            "capture_date" => self.capture_date = f.capture_date,
-            "capture_region" => self.capture_region.clone_from(&f.capture_region),
-            "status" => self.status = f.status,
-            "exchange_id" => self.exchange_id.clone_from(&f.exchange_id),
-            "convicted_in_captivity" => self.convicted_in_captivity = f.convicted_in_captivity,
-            "category_codes" => self.category_codes.clone_from(&f.category_codes),
-            "aftercare" => self.aftercare = f.aftercare,
-            "aftercare.medical_examination" => {
-                self.aftercare.medical_examination = f.aftercare.medical_examination
-            }
-            "aftercare.rehabilitation" => {
-                self.aftercare.rehabilitation = f.aftercare.rehabilitation
-            }
-            "aftercare.payments" => self.aftercare.payments = f.aftercare.payments,
-            "notes" => self.notes.clone_from(&f.notes),
-            "restricted" => self.restricted = f.restricted,
-            _ => {}
-        }
-    }
+/// The normalised keys of a person's names (`domain::translit`), as name search matches them.
+pub fn name_keys(f: &PersonFields) -> Vec<String> {
+    translit::person_keys(&f.family_name, &f.given_name, &f.patronymic)
+}
 
-    fn populated(&self, path: &str) -> bool {
-        match path {
-            "kind" => self.kind != PersonKind::Unspecified,
-            "family_name" => !self.family_name.is_empty(),
-            "given_name" => !self.given_name.is_empty(),
-            "patronymic" => !self.patronymic.is_empty(),
-            "date_of_birth" => self.date_of_birth.is_some(),
-            "place_of_birth" => !self.place_of_birth.is_empty(),
-            "sex" => self.sex != Sex::Unspecified,
-            "citizenship" => !self.citizenship.is_empty(),
-            "service" => self.service != ServiceBranch::Unspecified,
-            "rank" => !self.rank.is_empty(),
-            "rank_group" => self.rank_group != RankGroup::Unspecified,
-            "unit" => !self.unit.is_empty(),
-            "service_number" => !self.service_number.is_empty(),
-            "capture_date" => self.capture_date.is_some(),
-            "capture_region" => !self.capture_region.is_empty(),
-            "status" => self.status != PersonStatus::Unspecified,
-            "exchange_id" => self.exchange_id.is_some(),
-            "convicted_in_captivity" => self.convicted_in_captivity,
-            "category_codes" => !self.category_codes.is_empty(),
-            // The group path is covered by its three leaves in "populated" mode.
-            "aftercare" => false,
-            "aftercare.medical_examination" => {
-                self.aftercare.medical_examination != CareStatus::Unspecified
-            }
-            "aftercare.rehabilitation" => self.aftercare.rehabilitation != CareStatus::Unspecified,
-            "aftercare.payments" => self.aftercare.payments != CareStatus::Unspecified,
-            "notes" => !self.notes.is_empty(),
-            "restricted" => self.restricted,
-            _ => false,
-        }
-    }
-
-    fn immutable_changed(&self, _from: &Self, _path: &str) -> bool {
-        false
-    }
+impl Declared for PersonFields {
+    const SCHEMA: &'static Schema<Self> = &PERSON;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::mask;
 
     fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(y, m, d)
@@ -400,12 +371,37 @@ mod tests {
             ..Default::default()
         };
         let paths = ["aftercare.payments".to_owned()];
-        assert!(mask::apply(&mut current, &incoming, &paths, "person").is_ok());
+        assert!(PERSON.apply_mask(&mut current, &incoming, &paths).is_ok());
         assert_eq!(current.aftercare.payments, CareStatus::Completed);
         assert_eq!(
             current.aftercare.medical_examination,
             CareStatus::Unspecified
         );
         assert_eq!(current.family_name, "Testenko");
+    }
+
+    #[test]
+    fn declarations_cover_every_field() {
+        crate::domain::schema::tests::assert_covers(&PERSON);
+    }
+
+    #[test]
+    fn the_aftercare_group_updates_all_three_steps() {
+        let mut current = valid();
+        current.aftercare.payments = CareStatus::Completed;
+        let incoming = PersonFields {
+            aftercare: Aftercare {
+                medical_examination: CareStatus::InProgress,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let paths = ["aftercare".to_owned()];
+        assert!(PERSON.apply_mask(&mut current, &incoming, &paths).is_ok());
+        assert_eq!(
+            current.aftercare.medical_examination,
+            CareStatus::InProgress
+        );
+        assert_eq!(current.aftercare.payments, CareStatus::Unspecified);
     }
 }

@@ -2,34 +2,23 @@
 //! their own transaction, like registry writes; they take no registry revision (tokens are not
 //! watched).
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryTrait, Set,
 };
 
 use super::{
-    Page, Store, Unique,
-    categories::{micros, time},
+    ListQuery, Page, Store, Unique,
+    codec::{self, micros, time},
     entity::access_token,
-    list::{Field, FieldType, ListQuery, Resource, enum_type},
+    schema::TOKENS,
     unique_violation,
 };
 use crate::domain::{
     Error, Role, WireEnum,
     access::{NewToken, Token, new_secret, secret_hash},
     new_id,
-};
-
-pub const RESOURCE: Resource = Resource {
-    name: "tokens",
-    table: "access_tokens",
-    fields: &[
-        Field::new("id", FieldType::Id),
-        Field::new("name", FieldType::Text),
-        Field::new("role", enum_type::<Role>()).unindexed(),
-        Field::new("create_time", FieldType::Time).unindexed(),
-    ],
 };
 
 /// The name of the token a new server creates for its first administrator.
@@ -77,7 +66,7 @@ impl Store {
         new: NewToken,
         created_by: &str,
     ) -> Result<(Token, String), Error> {
-        let now = DateTime::from_timestamp_micros(micros(Utc::now())).unwrap_or_default();
+        let now = codec::now();
         let secret = new_secret()?;
         let token = Token {
             id: new_id(),
@@ -102,6 +91,7 @@ impl Store {
         access_token::Entity::insert(row)
             .exec_without_returning(&txn)
             .await
+            .map_err(Error::from)
             .map_err(|e| {
                 if unique_violation(&e) {
                     Error::AlreadyExists {
@@ -110,7 +100,7 @@ impl Store {
                         value: token.name.clone(),
                     }
                 } else {
-                    e.into()
+                    e
                 }
             })?;
         self.commit_audited(txn, vec![token.id.clone()]).await?;
@@ -136,11 +126,14 @@ impl Store {
     }
 
     pub async fn list_tokens(&self, q: &ListQuery) -> Result<Page<Token>, Error> {
-        let (rows, next_page_token) = RESOURCE
-            .page(&self.reader, access_token::Entity::find(), q)
+        let (rows, next_page_token) = TOKENS
+            .page(&self.reader, access_token::Entity::find().into_query(), q)
             .await?;
         Ok(Page {
-            items: rows.into_iter().map(from_model).collect(),
+            items: rows
+                .iter()
+                .map(|r| access_token::Model::from_query_result(r, "").map(from_model))
+                .collect::<Result<_, _>>()?,
             next_page_token,
             revision: 0,
         })

@@ -2,42 +2,17 @@
 //! (so `resource_ids:"…"` is an indexed lookup). Nothing here updates or deletes an event.
 
 use sea_orm::{
-    ConnectionTrait, EntityTrait, Set,
+    ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait, Set,
     sea_query::{Alias, Query},
 };
 
 use super::{
-    Page, Store,
-    categories::{micros, time},
+    ListQuery, Page, Store,
+    codec::{json_list, micros, time, to_json},
     entity::audit_event,
-    exchanges::json_list,
-    list::{Field, FieldType, ListQuery, Resource, enum_type},
-    write::to_json,
+    schema::{AUDIT_EVENTS, AUDIT_RESOURCES},
 };
 use crate::domain::{Error, Role, WireEnum, access::AuditEvent};
-
-pub const RESOURCE: Resource = Resource {
-    name: "audit_events",
-    table: "audit_events",
-    fields: &[
-        Field::new("id", FieldType::Text),
-        Field::new("time", FieldType::Time),
-        Field::new("token_id", FieldType::Text),
-        Field::new("token_name", FieldType::Text),
-        Field::new("role", enum_type::<Role>()).unindexed(),
-        Field::new("method", FieldType::Text),
-        Field::new("code", FieldType::Text).unindexed(),
-        Field::new("peer", FieldType::Text).unindexed(),
-        Field::new(
-            "resource_ids",
-            FieldType::Values {
-                table: "audit_resources",
-                owner: "event_id",
-                column: "resource_id",
-            },
-        ),
-    ],
-};
 
 /// Rows per INSERT statement (SQLite allows 32,766 bound parameters).
 const CHUNK: usize = 500;
@@ -74,8 +49,10 @@ pub(super) async fn insert<C: ConnectionTrait>(
         .collect();
     for chunk in pairs.chunks(CHUNK * 2) {
         let mut stmt = Query::insert();
-        stmt.into_table(Alias::new("audit_resources"))
-            .columns([Alias::new("resource_id"), Alias::new("event_id")]);
+        stmt.into_table(Alias::new(AUDIT_RESOURCES.table)).columns([
+            Alias::new(AUDIT_RESOURCES.value),
+            Alias::new(AUDIT_RESOURCES.owner),
+        ]);
         for (resource, event) in chunk {
             stmt.values_panic([(*resource).into(), (*event).into()]);
         }
@@ -112,11 +89,14 @@ impl Store {
 
     /// A page of audit events; newest first unless `order_by` says otherwise.
     pub async fn list_audit_events(&self, q: &ListQuery) -> Result<Page<AuditEvent>, Error> {
-        let (rows, next_page_token) = RESOURCE
-            .page(&self.reader, audit_event::Entity::find(), q)
+        let (rows, next_page_token) = AUDIT_EVENTS
+            .page(&self.reader, audit_event::Entity::find().into_query(), q)
             .await?;
         Ok(Page {
-            items: rows.into_iter().map(from_model).collect::<Result<_, _>>()?,
+            items: rows
+                .iter()
+                .map(|r| from_model(audit_event::Model::from_query_result(r, "")?))
+                .collect::<Result<_, _>>()?,
             next_page_token,
             revision: 0,
         })

@@ -1,46 +1,25 @@
 //! Exchanges: queries and mutations.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ConnectionTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query},
+};
 
 use super::{
-    Page, Store, Unique,
-    categories::{check_etag, micros, time},
-    entity::{category_link::EXCHANGE_CATEGORIES, exchange},
-    links,
-    list::{Field, FieldType, ListQuery, Resource, enum_type},
-    write::{IdempotencyKey, Operation, to_json},
+    ListQuery, Page, Store,
+    codec::{Rows, check_etag, unique_row},
+    links, record,
+    schema::{EXCHANGE_CATEGORIES, EXCHANGES},
+    write::{IdempotencyKey, Operation},
 };
-use crate::domain::{
-    Error, Exchange, ExchangeFields, ExchangeStatus, Meta, ResourceType, Violations, WireEnum,
-    mask, new_id,
-};
+use crate::domain::{EXCHANGE, Error, Exchange, ExchangeFields, Meta, Violations, new_id};
 
-pub const RESOURCE: Resource = Resource {
-    name: "exchanges",
+pub(super) const ROWS: Rows<ExchangeFields> = Rows {
     table: "exchanges",
-    fields: &[
-        Field::new("id", FieldType::Id),
-        Field::new("title", FieldType::Text),
-        Field::new("exchange_date", FieldType::Date),
-        Field::new("status", enum_type::<ExchangeStatus>()),
-        Field::new("exchange_number", FieldType::Int).nullable(),
-        Field::new("stage_number", FieldType::Int).nullable(),
-        Field::new("framework", FieldType::Text),
-        Field::new("counterparty", FieldType::Text),
-        Field::new("location", FieldType::Text),
-        Field::new("announced_returned_count", FieldType::Int).nullable(),
-        Field::new("announced_handed_over_count", FieldType::Int).nullable(),
-        Field::new(
-            "category_codes",
-            FieldType::Codes {
-                link_table: EXCHANGE_CATEGORIES,
-                owner: "exchange_id",
-            },
-        ),
-        Field::new("create_time", FieldType::Time),
-        Field::new("update_time", FieldType::Time),
-    ],
+    schema: &EXCHANGE,
 };
 
 impl Store {
@@ -50,9 +29,14 @@ impl Store {
         fields: ExchangeFields,
         request_id: Option<String>,
     ) -> Result<Exchange, Error> {
-        let key = request_id
-            .map(|id| IdempotencyKey::new("CreateExchange", id, &fields))
-            .transpose()?;
+        let key = match request_id {
+            Some(id) => Some(IdempotencyKey::new(
+                "CreateExchange",
+                id,
+                &record::request_json(&fields)?,
+            )),
+            None => None,
+        };
         let mut w = self.begin_write().await?;
         if let Some(key) = &key
             && let Some(done) = w.recall::<Exchange>(key).await?
@@ -69,23 +53,15 @@ impl Store {
             },
             fields,
         };
-        exchange::Entity::insert(exchange::ActiveModel::from(to_model(&x)?))
-            .exec_without_returning(&w.txn)
-            .await?;
+        ROWS.insert(&w.txn, &[(&x.meta, &x.fields)]).await?;
         let rows: Vec<(&str, &str)> = x
             .fields
             .category_codes
             .iter()
             .map(|c| (x.meta.id.as_str(), c.as_str()))
             .collect();
-        links::insert(&w, EXCHANGE_CATEGORIES, "exchange_id", &rows).await?;
-        w.log(
-            ResourceType::Exchange,
-            &x.meta.id,
-            Operation::Created,
-            &x,
-            None,
-        )?;
+        links::insert(&w, EXCHANGE_CATEGORIES, &rows).await?;
+        w.log(Operation::Created, &x, None)?;
         if let Some(key) = &key {
             w.remember(key, &x).await?;
         }
@@ -119,7 +95,7 @@ impl Store {
         let current = find(&w.txn, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
         let mut fields = current.fields.clone();
-        mask::apply(&mut fields, incoming, paths, "exchange")?;
+        EXCHANGE.apply_mask(&mut fields, incoming, paths)?;
         let fields = fields.validate().map_err(|e| e.prefixed("exchange"))?;
         if fields == current.fields {
             return Ok(current);
@@ -136,26 +112,11 @@ impl Store {
             },
             fields,
         };
-        exchange::Entity::update(exchange::ActiveModel::from(to_model(&x)?).reset_all())
-            .exec(&w.txn)
-            .await?;
+        ROWS.update(&w.txn, &x.meta, &x.fields).await?;
         if codes_changed {
-            links::replace(
-                &w,
-                EXCHANGE_CATEGORIES,
-                "exchange_id",
-                id,
-                &x.fields.category_codes,
-            )
-            .await?;
+            links::replace(&w, EXCHANGE_CATEGORIES, id, &x.fields.category_codes).await?;
         }
-        w.log(
-            ResourceType::Exchange,
-            id,
-            Operation::Updated,
-            &x,
-            Some(&current),
-        )?;
+        w.log(Operation::Updated, &x, Some(&current))?;
         w.commit().await?;
         Ok(x)
     }
@@ -175,17 +136,16 @@ impl Store {
         }
         // Link rows go with the exchange (ON DELETE CASCADE); deleting them first keeps SQLite
         // and PostgreSQL identical even where cascades are off.
-        links::replace(&w, EXCHANGE_CATEGORIES, "exchange_id", id, &[]).await?;
-        exchange::Entity::delete_by_id(id).exec(&w.txn).await?;
-        w.log(
-            ResourceType::Exchange,
-            id,
-            Operation::Deleted,
-            &current,
-            None,
-        )?;
+        links::replace(&w, EXCHANGE_CATEGORIES, id, &[]).await?;
+        ROWS.delete(&w.txn, id).await?;
+        w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }
+}
+
+fn exchange_of(row: &sea_orm::QueryResult) -> Result<Exchange, Error> {
+    let (meta, fields) = ROWS.decode(row)?;
+    Ok(Exchange { meta, fields })
 }
 
 /// One page of exchanges, read in `conn`.
@@ -193,33 +153,41 @@ pub(super) async fn list_in<C: ConnectionTrait>(
     conn: &C,
     q: &ListQuery,
 ) -> Result<(Vec<Exchange>, Option<String>), Error> {
-    let (rows, next) = RESOURCE.page(conn, exchange::Entity::find(), q).await?;
-    Ok((
-        rows.into_iter().map(from_model).collect::<Result<_, _>>()?,
-        next,
-    ))
+    let (rows, next) = EXCHANGES.page(conn, ROWS.select(), q).await?;
+    let items = rows.iter().map(exchange_of).collect::<Result<_, _>>()?;
+    Ok((items, next))
+}
+
+/// Every exchange `filter` selects, in `order`.
+pub(super) async fn all<C: ConnectionTrait>(
+    conn: &C,
+    select: sea_orm::sea_query::SelectStatement,
+) -> Result<Vec<Exchange>, Error> {
+    conn.query_all(&select)
+        .await?
+        .iter()
+        .map(exchange_of)
+        .collect()
 }
 
 /// The date of each of these exchanges (for derived person fields).
 pub(super) async fn dates<C: ConnectionTrait>(
     conn: &C,
     ids: impl IntoIterator<Item = String>,
-) -> Result<std::collections::HashMap<String, NaiveDate>, Error> {
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+) -> Result<HashMap<String, NaiveDate>, Error> {
     let mut ids: Vec<String> = ids.into_iter().collect();
     ids.sort();
     ids.dedup();
-    let mut out = std::collections::HashMap::new();
+    let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(String, NaiveDate)> = exchange::Entity::find()
-            .select_only()
-            .column(exchange::Column::Id)
-            .column(exchange::Column::ExchangeDate)
-            .filter(exchange::Column::Id.is_in(chunk.iter().map(String::as_str)))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        out.extend(rows);
+        let q = Query::select()
+            .columns([Alias::new("id"), Alias::new("exchange_date")])
+            .from(Alias::new(ROWS.table))
+            .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().map(String::as_str)))
+            .to_owned();
+        for row in conn.query_all(&q).await? {
+            out.insert(row.try_get("", "id")?, row.try_get("", "exchange_date")?);
+        }
     }
     Ok(out)
 }
@@ -232,70 +200,10 @@ async fn check_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<(
 }
 
 async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Exchange, Error> {
-    exchange::Entity::find_by_id(id)
-        .unique(conn)
-        .await?
-        .map(from_model)
-        .transpose()?
-        .ok_or_else(|| Error::NotFound {
-            resource: "exchange",
-            id: id.to_owned(),
-        })
-}
-
-fn to_model(x: &Exchange) -> Result<exchange::Model, Error> {
-    let f = &x.fields;
-    Ok(exchange::Model {
-        id: x.meta.id.clone(),
-        title: f.title.clone(),
-        exchange_date: f
-            .exchange_date
-            .ok_or_else(|| Error::invalid("exchange.exchange_date", "is required"))?,
-        status: f.status.code(),
-        exchange_number: f.exchange_number,
-        stage_number: f.stage_number,
-        framework: f.framework.clone(),
-        counterparty: f.counterparty.clone(),
-        mediators: to_json(&f.mediators)?,
-        location: f.location.clone(),
-        announced_returned_count: f.announced_returned_count,
-        announced_handed_over_count: f.announced_handed_over_count,
-        category_codes: to_json(&f.category_codes)?,
-        source_urls: to_json(&f.source_urls)?,
-        notes: f.notes.clone(),
-        create_time: micros(x.meta.create_time),
-        update_time: micros(x.meta.update_time),
-        revision: x.meta.revision,
-    })
-}
-
-pub(super) fn json_list(s: &str) -> Result<Vec<String>, Error> {
-    serde_json::from_str(s).map_err(|e| Error::Internal(format!("stored list: {e}")))
-}
-
-fn from_model(m: exchange::Model) -> Result<Exchange, Error> {
-    Ok(Exchange {
-        meta: Meta {
-            id: m.id,
-            create_time: time(m.create_time),
-            update_time: time(m.update_time),
-            revision: m.revision,
-        },
-        fields: ExchangeFields {
-            title: m.title,
-            exchange_date: Some(m.exchange_date),
-            status: ExchangeStatus::from_code(m.status).unwrap_or_default(),
-            exchange_number: m.exchange_number,
-            stage_number: m.stage_number,
-            framework: m.framework,
-            counterparty: m.counterparty,
-            mediators: json_list(&m.mediators)?,
-            location: m.location,
-            announced_returned_count: m.announced_returned_count,
-            announced_handed_over_count: m.announced_handed_over_count,
-            category_codes: json_list(&m.category_codes)?,
-            source_urls: json_list(&m.source_urls)?,
-            notes: m.notes,
-        },
-    })
+    let q = ROWS.select().and_where(ROWS.col("id").eq(id)).to_owned();
+    let row = unique_row(conn, &q).await?.ok_or_else(|| Error::NotFound {
+        resource: "exchange",
+        id: id.to_owned(),
+    })?;
+    exchange_of(&row)
 }

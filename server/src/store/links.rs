@@ -1,35 +1,32 @@
-//! Category links of exchanges and persons: reference checks and link rows.
+//! Rows of set fields (`schema::Link`: category links, name keys) and reference checks.
 
 use std::collections::HashSet;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ConnectionTrait,
     sea_query::{Alias, Expr, ExprTrait, Query},
 };
 
-use super::{entity::category, write::Write};
+use super::{schema::Link, write::Write};
 use crate::domain::{Error, Violations};
 
-/// Which of `codes` name existing categories (one query).
+/// Which of `codes` name existing categories (one query per 500).
 pub async fn existing_codes<C: ConnectionTrait>(
     conn: &C,
     codes: impl IntoIterator<Item = &String>,
 ) -> Result<HashSet<String>, Error> {
     let wanted: HashSet<&String> = codes.into_iter().collect();
-    if wanted.is_empty() {
-        return Ok(HashSet::new());
-    }
     let mut found = HashSet::new();
     let wanted: Vec<&String> = wanted.into_iter().collect();
     for chunk in wanted.chunks(500) {
-        let rows: Vec<String> = category::Entity::find()
-            .select_only()
-            .column(category::Column::Code)
-            .filter(category::Column::Code.is_in(chunk.iter().map(|s| s.as_str())))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        found.extend(rows);
+        let q = Query::select()
+            .column(Alias::new("code"))
+            .from(Alias::new("categories"))
+            .and_where(Expr::col(Alias::new("code")).is_in(chunk.iter().map(|s| s.as_str())))
+            .to_owned();
+        for row in conn.query_all(&q).await? {
+            found.insert(row.try_get::<String>("", "code")?);
+        }
     }
     Ok(found)
 }
@@ -51,30 +48,15 @@ pub fn unknown_codes(
     }
 }
 
-/// Inserts link rows `(owner, code)` with multi-row statements.
-pub async fn insert(
-    w: &Write,
-    table: &str,
-    owner: &str,
-    rows: &[(&str, &str)],
-) -> Result<(), Error> {
-    insert_pairs(w, table, [owner, "category_code"], rows).await
-}
-
-/// Inserts two-column rows with multi-row statements (chunks stay under SQLite's parameter
-/// limit).
-pub async fn insert_pairs(
-    w: &Write,
-    table: &str,
-    columns: [&str; 2],
-    rows: &[(&str, &str)],
-) -> Result<(), Error> {
+/// Inserts rows `(owner, value)` with multi-row statements (chunks stay under SQLite's
+/// parameter limit).
+pub async fn insert(w: &Write, link: Link, rows: &[(&str, &str)]) -> Result<(), Error> {
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert();
-        q.into_table(Alias::new(table))
-            .columns(columns.map(Alias::new));
-        for (id, code) in chunk {
-            q.values([(*id).into(), (*code).into()])
+        q.into_table(Alias::new(link.table))
+            .columns([Alias::new(link.owner), Alias::new(link.value)]);
+        for (id, value) in chunk {
+            q.values([(*id).into(), (*value).into()])
                 .map_err(|e| Error::Internal(e.to_string()))?;
         }
         w.execute(&q).await?;
@@ -82,32 +64,15 @@ pub async fn insert_pairs(
     Ok(())
 }
 
-/// Replaces the links of one owner.
-pub async fn replace(
-    w: &Write,
-    table: &str,
-    owner: &str,
-    id: &str,
-    codes: &[String],
-) -> Result<(), Error> {
-    replace_pairs(w, table, [owner, "category_code"], id, codes).await
-}
-
-/// Replaces the rows `(id, value)` of one owner.
-pub async fn replace_pairs(
-    w: &Write,
-    table: &str,
-    columns: [&str; 2],
-    id: &str,
-    values: &[String],
-) -> Result<(), Error> {
+/// Replaces the rows of one owner.
+pub async fn replace(w: &Write, link: Link, id: &str, values: &[String]) -> Result<(), Error> {
     let delete = Query::delete()
-        .from_table(Alias::new(table))
-        .and_where(Expr::col(Alias::new(columns[0])).eq(id))
+        .from_table(Alias::new(link.table))
+        .and_where(Expr::col(Alias::new(link.owner)).eq(id))
         .to_owned();
     w.execute(&delete).await?;
     let rows: Vec<(&str, &str)> = values.iter().map(|c| (id, c.as_str())).collect();
-    insert_pairs(w, table, columns, &rows).await
+    insert(w, link, &rows).await
 }
 
 /// Whether any row of `table` has `column = value`.

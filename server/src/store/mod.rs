@@ -1,15 +1,24 @@
 //! Persistence: the only module that speaks sea-orm. It hides which backend runs (SQLite or
 //! PostgreSQL) from the rest of the server.
 //!
-//! - `entity/`: one sea-orm entity per table; `migration/`: the schema, applied at start.
+//! From the bottom up (a module uses only those listed before it):
+//! - `migration/`: the schema, applied at start; `entity/`: sea-orm entities of the tables
+//!   that are not declared resources.
+//! - `codec`: how values and a declared resource's row are stored; `record`: the versioned
+//!   record of a resource kept in the change log and for request ids.
+//! - `schema`: what List filters and orderings may name, per table; `filter`: filters compiled
+//!   to SQL; `paging`: orderings and keyset page tokens.
+//! - `audit`: the append-only audit trail; `notify`: PostgreSQL NOTIFY between replicas.
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
 //!   idempotency records, all in the same transaction as the change; concurrent writes share
-//!   one commit (group commit, each in a savepoint of its own).
-//! - `list`: filters (AIP-160) compiled to SQL, orderings and keyset page tokens.
-//! - `categories`, `exchanges`, `persons`: queries and mutations of each resource. Lookups by a
-//!   unique key use `Unique::unique`, not `one()` (whose bound `LIMIT` SQLite re-prepares).
-//! - `access`: bearer tokens (hashes only); `audit`: the append-only audit trail.
+//!   one commit (group commit, each in a savepoint of its own). `links`: rows of set fields.
+//! - `categories`, `exchanges`, `persons`: queries and mutations of each resource; `summary`:
+//!   the figures; `access`: bearer tokens (hashes only); `changes`: the change log as watchers
+//!   read it; `maintenance`: compaction, checkpoints and statistics in the background.
+//!
+//! Lookups by a unique key never bind a `LIMIT` (`codec::unique_row`, `Unique::unique`): SQLite
+//! re-prepares a statement whose `LIMIT` is bound.
 //!
 //! A handle made with `Store::for_call` serves one call: person reads leave out restricted
 //! persons unless the caller is an admin, and each write records the call's audit event in its
@@ -18,19 +27,25 @@
 //! SQLite runs with WAL, foreign keys on, a busy timeout, one writer connection (writes queue in
 //! the pool instead of failing with "database is locked"; a 32 MiB page cache, its temporary
 //! data in memory) and a separate pool of readers with SQLite's defaults. The server checkpoints
-//! the WAL in the background (`Store::checkpoint`), so commits do not.
+//! the WAL in the background (`maintenance`), so commits do not.
 //! PostgreSQL uses one pool; the revision counter row is the writers' lock.
 
 mod access;
 mod audit;
 mod categories;
 mod changes;
+mod codec;
 mod entity;
 mod exchanges;
+mod filter;
 mod links;
-mod list;
+mod maintenance;
 mod migration;
+mod notify;
+mod paging;
 mod persons;
+mod record;
+mod schema;
 mod summary;
 mod write;
 
@@ -48,9 +63,17 @@ use std::sync::Arc;
 use crate::domain::{Error, access::Call};
 
 pub use changes::{ReadSnapshot, check_filter};
-pub use list::ListQuery;
+pub use maintenance::{Maintenance, MaintenanceOptions};
 pub use persons::CreateShape;
-pub use write::CHANGES_CHANNEL;
+
+/// A List request, as the store takes it.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub page_size: i32,
+    pub page_token: String,
+    pub filter: String,
+    pub order_by: String,
+}
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,11 +130,10 @@ pub struct Store {
 }
 
 /// SQLite's page cache of the one writer connection. A write dirties the leaf of every index it
-/// touches (30 on `persons`); with SQLite's default 2 MiB, a batch of 1,000 persons spilled
-/// dirty pages into the WAL mid-transaction and read them back (S3's profile: 37% of the CPU in
-/// file I/O; 15% with a 64 MiB cache, which cost ~80 MiB of RSS). 32 MiB holds the interior
-/// pages of every index at 1,000,000 persons; the leaves a batch of 1,000 dirties there (up to
-/// ~30,000 pages) fit no reasonable cache. Filled only as pages are used; counts in the RSS.
+/// touches (one per filterable column of `persons`); with SQLite's default 2 MiB a batch of
+/// 1,000 persons spills dirty pages into the WAL mid-transaction and reads them back (see
+/// BENCHMARKS.md, "The writer's pages and checkpoints"). 32 MiB holds the interior pages of
+/// every index at 1,000,000 persons. Filled only as pages are used; counts in the RSS.
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
 /// A safety net: a commit checkpoints the WAL itself (SQLite's default, at 1,000 pages) only
@@ -234,67 +256,6 @@ impl Store {
         }
     }
 
-    /// SQLite: copies committed WAL frames back into the database file (a passive checkpoint,
-    /// on a reader connection: it never waits for the writer nor holds it up), so that commits
-    /// do not do it themselves — in SQLite's default, the commit that crosses 1,000 WAL pages
-    /// checkpoints inline and the writes grouped with it wait. Returns the WAL's frames and how
-    /// many of them are in the database file now. PostgreSQL: nothing (`None`).
-    pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, Error> {
-        if self.backend != Backend::Sqlite {
-            return Ok(None);
-        }
-        let row = self
-            .reader
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
-                "PRAGMA wal_checkpoint(PASSIVE)",
-            ))
-            .await?
-            .ok_or_else(|| Error::Internal("wal_checkpoint returned no row".into()))?;
-        let frames: i64 = row.try_get_by_index(1)?;
-        let copied: i64 = row.try_get_by_index(2)?;
-        Ok(Some((frames, copied)))
-    }
-
-    /// PostgreSQL: analyzes the registry's tables whose planner statistics fell behind their
-    /// rows (autovacuum's own threshold: more than 50 rows + 10% changed since the last
-    /// ANALYZE). Autovacuum does this where it is on; where it is off, or has not caught up
-    /// after an import, the planner would otherwise plan a million-row table as if it were
-    /// empty (a summary hashing every category link instead of reading one exchange's). One
-    /// replica at a time (an advisory lock); SQLite needs nothing here (its pages are probed in
-    /// index order instead; see `list`). Returns the tables analyzed.
-    pub async fn refresh_statistics(&self) -> Result<Vec<String>, Error> {
-        if self.backend != Backend::Postgres {
-            return Ok(Vec::new());
-        }
-        let txn = self.writer.begin().await?;
-        let pg = |sql: &str| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql);
-        let locked = txn
-            .query_one_raw(pg("SELECT pg_try_advisory_xact_lock(4242000002) AS locked"))
-            .await?
-            .map(|r| r.try_get::<bool>("", "locked"))
-            .transpose()?
-            .unwrap_or(false);
-        if !locked {
-            return Ok(Vec::new());
-        }
-        let stale = txn
-            .query_all_raw(pg("SELECT relname FROM pg_stat_user_tables \
-                 WHERE schemaname = current_schema() \
-                 AND n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY relname"))
-            .await?;
-        let mut analyzed = Vec::with_capacity(stale.len());
-        for row in stale {
-            let table: String = row.try_get("", "relname")?;
-            // A name from the catalog, quoted as an identifier.
-            txn.execute_unprepared(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")))
-                .await?;
-            analyzed.push(table);
-        }
-        txn.commit().await?;
-        Ok(analyzed)
-    }
-
     /// A transaction on the writer; on SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so it never fails half-way upgrading a read lock.
     async fn begin_on_writer(&self) -> Result<DatabaseTransaction, Error> {
@@ -388,7 +349,14 @@ impl From<DbErr> for Error {
     }
 }
 
-/// Whether `e` is a unique-constraint violation: the one place that decides ALREADY_EXISTS.
-fn unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+/// Whether `e` is a unique-constraint violation (as `From<DbErr>` maps it): the one place that
+/// decides ALREADY_EXISTS.
+fn unique_violation(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::FailedPrecondition {
+            reason: "CONFLICT",
+            ..
+        }
+    )
 }

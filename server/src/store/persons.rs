@@ -4,73 +4,24 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryResult, QuerySelect, RelationTrait,
+    ConnectionTrait, QueryResult,
+    sea_query::{Alias, Expr, ExprTrait, JoinType},
 };
 
 use super::{
-    Page, Store,
-    categories::{check_etag, micros, time},
-    entity::{
-        category_link::{NAME_KEY_COLUMNS, PERSON_CATEGORIES, PERSON_NAME_KEYS},
-        exchange, person,
-    },
-    exchanges::{self, json_list},
-    links,
-    list::{Field, FieldType, ListQuery, Resource, enum_type},
-    write::{IdempotencyKey, Operation, to_json},
+    ListQuery, Page, Store,
+    codec::{Rows, check_etag, unique_row},
+    exchanges, links, record,
+    schema::{PERSON_CATEGORIES, PERSON_NAME_KEYS, PERSONS},
+    write::{IdempotencyKey, Operation},
 };
 use crate::domain::{
-    Aftercare, CareStatus, Error, Meta, Person, PersonFields, PersonKind, PersonStatus, RankGroup,
-    ResourceType, ServiceBranch, Sex, Violations, WireEnum, mask, new_id, translit,
+    Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys,
 };
 
-pub const RESOURCE: Resource = Resource {
-    name: "persons",
+pub(super) const ROWS: Rows<PersonFields> = Rows {
     table: "persons",
-    fields: &[
-        Field::new("id", FieldType::Id),
-        Field::new("kind", enum_type::<PersonKind>()),
-        Field::new("family_name", FieldType::Text),
-        Field::new("given_name", FieldType::Text),
-        Field::new("patronymic", FieldType::Text),
-        Field::new("date_of_birth", FieldType::Date).nullable(),
-        Field::new("place_of_birth", FieldType::Text),
-        Field::new("sex", enum_type::<Sex>()),
-        Field::new("citizenship", FieldType::Text),
-        Field::new("service", enum_type::<ServiceBranch>()),
-        Field::new("rank", FieldType::Text),
-        Field::new("rank_group", enum_type::<RankGroup>()),
-        Field::new("unit", FieldType::Text),
-        Field::new("service_number", FieldType::Text),
-        Field::new("capture_date", FieldType::Date).nullable(),
-        Field::new("capture_region", FieldType::Text),
-        Field::new("status", enum_type::<PersonStatus>()),
-        Field::new("exchange_id", FieldType::Id).nullable(),
-        Field::new("convicted_in_captivity", FieldType::Bool),
-        Field::new("restricted", FieldType::Bool).unindexed(),
-        Field::new(
-            "category_codes",
-            FieldType::Codes {
-                link_table: PERSON_CATEGORIES,
-                owner: "person_id",
-            },
-        ),
-        Field::new(
-            "name",
-            FieldType::NameKeys {
-                table: PERSON_NAME_KEYS,
-                owner: "person_id",
-            },
-        ),
-        Field::new("aftercare.medical_examination", enum_type::<CareStatus>())
-            .column("aftercare_medical_examination"),
-        Field::new("aftercare.rehabilitation", enum_type::<CareStatus>())
-            .column("aftercare_rehabilitation"),
-        Field::new("aftercare.payments", enum_type::<CareStatus>()).column("aftercare_payments"),
-        Field::new("create_time", FieldType::Time),
-        Field::new("update_time", FieldType::Time),
-    ],
+    schema: &PERSON,
 };
 
 /// How violations of a create name their fields: `person.x` for CreatePerson,
@@ -110,9 +61,14 @@ impl Store {
         request_id: Option<String>,
         shape: CreateShape,
     ) -> Result<Vec<Person>, Error> {
-        let key = request_id
-            .map(|id| IdempotencyKey::new(shape.method(), id, &batch))
-            .transpose()?;
+        let key = match request_id {
+            Some(id) => Some(IdempotencyKey::new(
+                shape.method(),
+                id,
+                &record::request_list_json(&batch)?,
+            )),
+            None => None,
+        };
         let mut w = self.begin_write().await?;
         if let Some(key) = &key
             && let Some(done) = w.recall::<Vec<Person>>(key).await?
@@ -141,16 +97,8 @@ impl Store {
                 }
             })
             .collect();
-        // 28 columns a row: chunks of 500 stay under SQLite's bound-parameter limit.
-        for chunk in persons.chunks(500) {
-            let models = chunk
-                .iter()
-                .map(|p| to_model(p).map(person::ActiveModel::from))
-                .collect::<Result<Vec<_>, _>>()?;
-            person::Entity::insert_many(models)
-                .exec_without_returning(&w.txn)
-                .await?;
-        }
+        let rows: Vec<_> = persons.iter().map(|p| (&p.meta, &p.fields)).collect();
+        ROWS.insert(&w.txn, &rows).await?;
         let rows: Vec<(&str, &str)> = persons
             .iter()
             .flat_map(|p| {
@@ -160,7 +108,7 @@ impl Store {
                     .map(|c| (p.meta.id.as_str(), c.as_str()))
             })
             .collect();
-        links::insert(&w, PERSON_CATEGORIES, "person_id", &rows).await?;
+        links::insert(&w, PERSON_CATEGORIES, &rows).await?;
         let keys: Vec<(&str, Vec<String>)> = persons
             .iter()
             .map(|p| (p.meta.id.as_str(), name_keys(&p.fields)))
@@ -169,15 +117,9 @@ impl Store {
             .iter()
             .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, k.as_str())))
             .collect();
-        links::insert_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, &rows).await?;
+        links::insert(&w, PERSON_NAME_KEYS, &rows).await?;
         for p in &persons {
-            w.log(
-                ResourceType::Person,
-                &p.meta.id,
-                Operation::Created,
-                p,
-                None,
-            )?;
+            w.log(Operation::Created, p, None)?;
         }
         if let Some(key) = &key {
             w.remember(key, &persons).await?;
@@ -224,7 +166,7 @@ impl Store {
         let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
         let mut fields = current.fields.clone();
-        mask::apply(&mut fields, incoming, paths, "person")?;
+        PERSON.apply_mask(&mut fields, incoming, paths)?;
         let today = today();
         let fields = fields.validate(today).map_err(|e| e.prefixed("person"))?;
         if fields == current.fields {
@@ -248,29 +190,14 @@ impl Store {
             derived: fields.derive(exchange_date, today),
             fields,
         };
-        person::Entity::update(person::ActiveModel::from(to_model(&p)?).reset_all())
-            .exec(&w.txn)
-            .await?;
+        ROWS.update(&w.txn, &p.meta, &p.fields).await?;
         if codes_changed {
-            links::replace(
-                &w,
-                PERSON_CATEGORIES,
-                "person_id",
-                id,
-                &p.fields.category_codes,
-            )
-            .await?;
+            links::replace(&w, PERSON_CATEGORIES, id, &p.fields.category_codes).await?;
         }
         if names_changed {
-            links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &keys).await?;
+            links::replace(&w, PERSON_NAME_KEYS, id, &keys).await?;
         }
-        w.log(
-            ResourceType::Person,
-            id,
-            Operation::Updated,
-            &p,
-            Some(&current),
-        )?;
+        w.log(Operation::Updated, &p, Some(&current))?;
         w.commit().await?;
         Ok(p)
     }
@@ -279,10 +206,10 @@ impl Store {
         let mut w = self.begin_write().await?;
         let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
-        links::replace(&w, PERSON_CATEGORIES, "person_id", id, &[]).await?;
-        links::replace_pairs(&w, PERSON_NAME_KEYS, NAME_KEY_COLUMNS, id, &[]).await?;
-        person::Entity::delete_by_id(id).exec(&w.txn).await?;
-        w.log(ResourceType::Person, id, Operation::Deleted, &current, None)?;
+        links::replace(&w, PERSON_CATEGORIES, id, &[]).await?;
+        links::replace(&w, PERSON_NAME_KEYS, id, &[]).await?;
+        ROWS.delete(&w.txn, id).await?;
+        w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }
 }
@@ -293,12 +220,12 @@ pub(super) async fn list_in<C: ConnectionTrait>(
     q: &ListQuery,
     include_restricted: bool,
 ) -> Result<(Vec<Person>, Option<String>), Error> {
-    let mut select = person::Entity::find();
+    let mut select = ROWS.select();
     if !include_restricted {
-        select = select.filter(person::Column::Restricted.eq(false));
+        select.and_where(ROWS.col("restricted").eq(false));
     }
-    let (rows, next) = RESOURCE.page(conn, select, q).await?;
-    Ok((with_derived(conn, rows).await?, next))
+    let (rows, next) = PERSONS.page(conn, select, q).await?;
+    Ok((with_derived(conn, &rows).await?, next))
 }
 
 /// Checks that every exchange id and category code exists (two queries for the whole batch);
@@ -338,47 +265,40 @@ async fn check_references<'a, C: ConnectionTrait>(
     v.finish(dates)
 }
 
-/// A person row with its exchange's date (for the derived figures), read in one statement.
-struct PersonRow {
-    person: person::Model,
-    exchange_date: Option<NaiveDate>,
-}
-
-impl FromQueryResult for PersonRow {
-    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(PersonRow {
-            person: person::Model::from_query_result(res, pre)?,
-            exchange_date: res.try_get(pre, EXCHANGE_DATE)?,
-        })
-    }
-}
-
+/// The exchange date joined to a person row (for the derived figures).
 const EXCHANGE_DATE: &str = "hc_exchange_date";
 
 /// One person by id: one statement (the exchange's date joined), and no `LIMIT` (the key is
-/// unique): SQLite re-prepares a statement whose `LIMIT` is a bound value at every call.
+/// unique; see `codec::unique_row`).
 async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Person, Error> {
-    let row = person::Entity::find()
-        .filter(person::Column::Id.eq(id))
-        .join(JoinType::LeftJoin, person::Relation::Exchange.def())
-        .column_as(exchange::Column::ExchangeDate, EXCHANGE_DATE)
-        .into_model::<PersonRow>()
-        .all(conn)
-        .await?
-        .pop()
-        .ok_or_else(|| Error::NotFound {
-            resource: "person",
-            id: id.to_owned(),
-        })?;
-    derive(row.person, row.exchange_date, today())
+    let exchanges = Alias::new(exchanges::ROWS.table);
+    let q = ROWS
+        .select()
+        .expr_as(
+            Expr::col((exchanges.clone(), Alias::new("exchange_date"))),
+            Alias::new(EXCHANGE_DATE),
+        )
+        .join(
+            JoinType::LeftJoin,
+            exchanges.clone(),
+            ROWS.col("exchange_id")
+                .equals((exchanges, Alias::new("id"))),
+        )
+        .and_where(ROWS.col("id").eq(id))
+        .to_owned();
+    let row = unique_row(conn, &q).await?.ok_or_else(|| Error::NotFound {
+        resource: "person",
+        id: id.to_owned(),
+    })?;
+    derive(&row, row.try_get("", EXCHANGE_DATE)?, today())
 }
 
 fn derive(
-    m: person::Model,
+    row: &QueryResult,
     exchange_date: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<Person, Error> {
-    let (meta, fields) = from_model(m)?;
+    let (meta, fields) = ROWS.decode(row)?;
     Ok(Person {
         derived: fields.derive(exchange_date, today),
         meta,
@@ -389,92 +309,16 @@ fn derive(
 /// Converts rows and computes their derived figures (one query for the exchange dates).
 async fn with_derived<C: ConnectionTrait>(
     conn: &C,
-    rows: Vec<person::Model>,
+    rows: &[QueryResult],
 ) -> Result<Vec<Person>, Error> {
-    let dates = exchanges::dates(conn, rows.iter().filter_map(|r| r.exchange_id.clone())).await?;
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get::<Option<String>>("", "exchange_id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dates = exchanges::dates(conn, ids.iter().flatten().cloned()).await?;
     let today = today();
-    rows.into_iter()
-        .map(|m| {
-            let exchange_date = m.exchange_id.as_ref().and_then(|x| dates.get(x)).copied();
-            derive(m, exchange_date, today)
-        })
+    rows.iter()
+        .zip(&ids)
+        .map(|(r, x)| derive(r, x.as_ref().and_then(|x| dates.get(x)).copied(), today))
         .collect()
-}
-
-fn name_keys(f: &PersonFields) -> Vec<String> {
-    translit::person_keys(&f.family_name, &f.given_name, &f.patronymic)
-}
-
-fn to_model(p: &Person) -> Result<person::Model, Error> {
-    let f = &p.fields;
-    Ok(person::Model {
-        id: p.meta.id.clone(),
-        kind: f.kind.code(),
-        family_name: f.family_name.clone(),
-        given_name: f.given_name.clone(),
-        patronymic: f.patronymic.clone(),
-        date_of_birth: f.date_of_birth,
-        place_of_birth: f.place_of_birth.clone(),
-        sex: f.sex.code(),
-        citizenship: f.citizenship.clone(),
-        service: f.service.code(),
-        rank: f.rank.clone(),
-        rank_group: f.rank_group.code(),
-        unit: f.unit.clone(),
-        service_number: f.service_number.clone(),
-        capture_date: f.capture_date,
-        capture_region: f.capture_region.clone(),
-        status: f.status.code(),
-        exchange_id: f.exchange_id.clone(),
-        convicted_in_captivity: f.convicted_in_captivity,
-        category_codes: to_json(&f.category_codes)?,
-        aftercare_medical_examination: f.aftercare.medical_examination.code(),
-        aftercare_rehabilitation: f.aftercare.rehabilitation.code(),
-        aftercare_payments: f.aftercare.payments.code(),
-        notes: f.notes.clone(),
-        restricted: f.restricted,
-        create_time: micros(p.meta.create_time),
-        update_time: micros(p.meta.update_time),
-        revision: p.meta.revision,
-    })
-}
-
-fn from_model(m: person::Model) -> Result<(Meta, PersonFields), Error> {
-    let care = |c| CareStatus::from_code(c).unwrap_or_default();
-    Ok((
-        Meta {
-            id: m.id,
-            create_time: time(m.create_time),
-            update_time: time(m.update_time),
-            revision: m.revision,
-        },
-        PersonFields {
-            kind: PersonKind::from_code(m.kind).unwrap_or_default(),
-            family_name: m.family_name,
-            given_name: m.given_name,
-            patronymic: m.patronymic,
-            date_of_birth: m.date_of_birth,
-            place_of_birth: m.place_of_birth,
-            sex: Sex::from_code(m.sex).unwrap_or_default(),
-            citizenship: m.citizenship,
-            service: ServiceBranch::from_code(m.service).unwrap_or_default(),
-            rank: m.rank,
-            rank_group: RankGroup::from_code(m.rank_group).unwrap_or_default(),
-            unit: m.unit,
-            service_number: m.service_number,
-            capture_date: m.capture_date,
-            capture_region: m.capture_region,
-            status: PersonStatus::from_code(m.status).unwrap_or_default(),
-            exchange_id: m.exchange_id,
-            convicted_in_captivity: m.convicted_in_captivity,
-            category_codes: json_list(&m.category_codes)?,
-            aftercare: Aftercare {
-                medical_examination: care(m.aftercare_medical_examination),
-                rehabilitation: care(m.aftercare_rehabilitation),
-                payments: care(m.aftercare_payments),
-            },
-            notes: m.notes,
-            restricted: m.restricted,
-        },
-    ))
 }

@@ -5,14 +5,16 @@
 
 use chrono::NaiveDate;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, RelationTrait, Select, TryGetable,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement},
+    ConnectionTrait, TryGetable,
+    sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement},
 };
 
 use super::{
-    Store, Unique,
-    entity::{category_link::PERSON_CATEGORIES, exchange, person},
+    Store,
+    codec::unique_row,
+    exchanges::{self, ROWS as EXCHANGES},
+    persons::ROWS as PERSONS,
+    schema::PERSON_CATEGORIES,
 };
 use crate::domain::{
     CareStatus, Error, ExchangeStatus, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex,
@@ -43,22 +45,26 @@ impl Store {
     pub async fn exchange_summary(&self, id: &str) -> Result<ExchangeSummary, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
-        let x = exchange::Entity::find_by_id(id)
-            .unique(&txn)
+        let by_id = EXCHANGES
+            .select()
+            .and_where(EXCHANGES.col("id").eq(id))
+            .to_owned();
+        let row = unique_row(&txn, &by_id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 resource: "exchange",
                 id: id.to_owned(),
             })?;
+        let (meta, x) = EXCHANGES.decode(&row)?;
         let scope = Scope {
             of: Of::Exchange(id),
             include_restricted: self.sees_restricted(),
         };
         let persons = figures(&txn, scope).await?;
         Ok(ExchangeSummary {
-            exchange_id: x.id,
+            exchange_id: meta.id,
             title: x.title,
-            exchange_date: Some(x.exchange_date),
+            exchange_date: x.exchange_date,
             revision,
             announced_returned_count: x.announced_returned_count,
             announced_handed_over_count: x.announced_handed_over_count,
@@ -74,34 +80,29 @@ impl Store {
     ) -> Result<Statistics, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
-        let mut exchanges = exchange::Entity::find()
-            .filter(exchange::Column::Status.is_not_in(excluded_statuses()))
-            .order_by_asc(exchange::Column::ExchangeDate)
-            .order_by_asc(exchange::Column::Id);
-        if let Some(s) = start {
-            exchanges = exchanges.filter(exchange::Column::ExchangeDate.gte(s));
-        }
-        if let Some(e) = end {
-            exchanges = exchanges.filter(exchange::Column::ExchangeDate.lte(e));
-        }
-        let exchanges = exchanges.all(&txn).await?;
+        let mut select = EXCHANGES.select();
+        in_period(&mut select, start, end);
+        select
+            .order_by_expr(EXCHANGES.col("exchange_date"), Order::Asc)
+            .order_by_expr(EXCHANGES.col("id"), Order::Asc);
+        let exchanges = exchanges::all(&txn, select).await?;
         let scope = Scope {
             of: Of::Period(start, end),
             include_restricted: self.sees_restricted(),
         };
         let linked: std::collections::HashMap<Option<String>, i64> =
-            grouped::<Option<String>, _>(&txn, scope, person::Column::ExchangeId)
+            grouped::<Option<String>, _>(&txn, scope, "exchange_id")
                 .await?
                 .into_iter()
                 .collect();
         let by_exchange: Vec<ExchangeStatistics> = exchanges
             .into_iter()
             .map(|x| ExchangeStatistics {
-                persons_linked: linked.get(&Some(x.id.clone())).copied().unwrap_or(0),
-                exchange_id: x.id,
-                title: x.title,
-                exchange_date: Some(x.exchange_date),
-                announced_returned_count: x.announced_returned_count,
+                persons_linked: linked.get(&Some(x.meta.id.clone())).copied().unwrap_or(0),
+                exchange_id: x.meta.id,
+                title: x.fields.title,
+                exchange_date: x.fields.exchange_date,
+                announced_returned_count: x.fields.announced_returned_count,
             })
             .collect();
         Ok(Statistics {
@@ -128,76 +129,83 @@ fn excluded_statuses() -> [i32; 2] {
     ]
 }
 
-/// Persons in scope, joined to their exchange.
-fn persons_in(scope: Scope<'_>) -> Select<person::Entity> {
-    let mut q = person::Entity::find().join(JoinType::InnerJoin, person::Relation::Exchange.def());
+/// Exchanges that returned persons (not planned, not cancelled) dated in a period.
+fn in_period(q: &mut SelectStatement, start: Option<NaiveDate>, end: Option<NaiveDate>) {
+    q.and_where(EXCHANGES.col("status").is_not_in(excluded_statuses()));
+    if let Some(s) = start {
+        q.and_where(EXCHANGES.col("exchange_date").gte(s));
+    }
+    if let Some(e) = end {
+        q.and_where(EXCHANGES.col("exchange_date").lte(e));
+    }
+}
+
+/// Persons in scope, joined to their exchange (no columns selected yet).
+fn persons_in(scope: Scope<'_>) -> SelectStatement {
+    let mut q = Query::select();
+    q.from(Alias::new(PERSONS.table)).join(
+        JoinType::InnerJoin,
+        Alias::new(EXCHANGES.table),
+        PERSONS
+            .col("exchange_id")
+            .equals((Alias::new(EXCHANGES.table), Alias::new("id"))),
+    );
     if !scope.include_restricted {
-        q = q.filter(person::Column::Restricted.eq(false));
+        q.and_where(PERSONS.col("restricted").eq(false));
     }
     match scope.of {
-        Of::Exchange(id) => q.filter(person::Column::ExchangeId.eq(id)),
-        Of::Period(start, end) => {
-            let mut q = q.filter(exchange::Column::Status.is_not_in(excluded_statuses()));
-            if let Some(s) = start {
-                q = q.filter(exchange::Column::ExchangeDate.gte(s));
-            }
-            if let Some(e) = end {
-                q = q.filter(exchange::Column::ExchangeDate.lte(e));
-            }
-            q
+        Of::Exchange(id) => {
+            q.and_where(PERSONS.col("exchange_id").eq(id));
         }
+        Of::Period(start, end) => in_period(&mut q, start, end),
     }
+    q
 }
 
 fn count_persons() -> Expr {
-    Expr::col((person::Entity, person::Column::Id)).count()
+    PERSONS.col("id").count()
 }
 
 async fn figures<C: ConnectionTrait>(conn: &C, scope: Scope<'_>) -> Result<Figures, Error> {
-    let by_kind = enumerated::<PersonKind, _>(conn, scope, person::Column::Kind).await?;
+    let by_kind = enumerated::<PersonKind, _>(conn, scope, "kind").await?;
     let mut tally = DateTally::default();
-    for (returned, born, n) in dated(conn, scope, person::Column::DateOfBirth).await? {
+    for (returned, born, n) in dated(conn, scope, "date_of_birth").await? {
         tally.add_birth(returned, born, n);
     }
-    let captures = dated(conn, scope, person::Column::CaptureDate).await?;
+    let captures = dated(conn, scope, "capture_date").await?;
     for (returned, captured, n) in &captures {
         tally.add_capture(*returned, *captured, *n);
     }
     let capture_dates: Vec<(Option<NaiveDate>, i64)> =
         captures.iter().map(|(_, d, n)| (*d, *n)).collect();
-    let convicted = grouped::<bool, _>(conn, scope, person::Column::ConvictedInCaptivity).await?;
+    let convicted = grouped::<bool, _>(conn, scope, "convicted_in_captivity").await?;
     Ok(Figures {
         persons: by_kind.iter().map(|k| k.count).sum(),
         by_kind,
-        by_service: enumerated::<ServiceBranch, _>(conn, scope, person::Column::Service).await?,
-        by_rank_group: enumerated::<RankGroup, _>(conn, scope, person::Column::RankGroup).await?,
+        by_service: enumerated::<ServiceBranch, _>(conn, scope, "service").await?,
+        by_rank_group: enumerated::<RankGroup, _>(conn, scope, "rank_group").await?,
         by_capture_region: largest_first(
-            grouped::<String, _>(conn, scope, person::Column::CaptureRegion)
+            grouped::<String, _>(conn, scope, "capture_region")
                 .await?
                 .into_iter()
                 .map(|(key, count)| KeyCount { key, count })
                 .collect(),
         ),
         by_category: categories(conn, scope).await?,
-        by_sex: enumerated::<Sex, _>(conn, scope, person::Column::Sex).await?,
-        by_status: enumerated::<PersonStatus, _>(conn, scope, person::Column::Status).await?,
+        by_sex: enumerated::<Sex, _>(conn, scope, "sex").await?,
+        by_status: enumerated::<PersonStatus, _>(conn, scope, "status").await?,
         by_capture_year: capture_years(&capture_dates),
         convicted_in_captivity: convicted.iter().filter(|(c, _)| *c).map(|(_, n)| n).sum(),
         dates: tally.figures(),
         medical_examination: enumerated::<CareStatus, _>(
             conn,
             scope,
-            person::Column::AftercareMedicalExamination,
+            "aftercare_medical_examination",
         )
         .await?,
-        rehabilitation: enumerated::<CareStatus, _>(
-            conn,
-            scope,
-            person::Column::AftercareRehabilitation,
-        )
-        .await?,
-        payments: enumerated::<CareStatus, _>(conn, scope, person::Column::AftercarePayments)
+        rehabilitation: enumerated::<CareStatus, _>(conn, scope, "aftercare_rehabilitation")
             .await?,
+        payments: enumerated::<CareStatus, _>(conn, scope, "aftercare_payments").await?,
     })
 }
 
@@ -205,41 +213,49 @@ async fn figures<C: ConnectionTrait>(conn: &C, scope: Scope<'_>) -> Result<Figur
 async fn grouped<T: TryGetable, C: ConnectionTrait>(
     conn: &C,
     scope: Scope<'_>,
-    col: person::Column,
+    col: &str,
 ) -> Result<Vec<(T, i64)>, Error> {
-    Ok(persons_in(scope)
-        .select_only()
-        .column(col)
-        .column_as(count_persons(), "n")
-        .group_by(col)
-        .into_tuple()
-        .all(conn)
-        .await?)
+    let q = persons_in(scope)
+        .expr_as(PERSONS.col(col), Alias::new("k"))
+        .expr_as(count_persons(), Alias::new("n"))
+        .group_by_col((Alias::new(PERSONS.table), Alias::new(col)))
+        .to_owned();
+    let mut out = Vec::new();
+    for row in conn.query_all(&q).await? {
+        out.push((row.try_get("", "k")?, row.try_get("", "n")?));
+    }
+    Ok(out)
 }
 
 /// `SELECT exchange_date, col, COUNT(*) ... GROUP BY exchange_date, col` for a date column.
 async fn dated<C: ConnectionTrait>(
     conn: &C,
     scope: Scope<'_>,
-    col: person::Column,
+    col: &str,
 ) -> Result<Vec<(NaiveDate, Option<NaiveDate>, i64)>, Error> {
-    Ok(persons_in(scope)
-        .select_only()
-        .column(exchange::Column::ExchangeDate)
-        .column(col)
-        .column_as(count_persons(), "n")
-        .group_by(exchange::Column::ExchangeDate)
-        .group_by(col)
-        .into_tuple()
-        .all(conn)
-        .await?)
+    let q = persons_in(scope)
+        .expr_as(EXCHANGES.col("exchange_date"), Alias::new("x"))
+        .expr_as(PERSONS.col(col), Alias::new("k"))
+        .expr_as(count_persons(), Alias::new("n"))
+        .group_by_col((Alias::new(EXCHANGES.table), Alias::new("exchange_date")))
+        .group_by_col((Alias::new(PERSONS.table), Alias::new(col)))
+        .to_owned();
+    let mut out = Vec::new();
+    for row in conn.query_all(&q).await? {
+        out.push((
+            row.try_get("", "x")?,
+            row.try_get("", "k")?,
+            row.try_get("", "n")?,
+        ));
+    }
+    Ok(out)
 }
 
 /// Counts per enum value, keyed by the value's name ("" for unspecified), largest first.
 async fn enumerated<E: WireEnum, C: ConnectionTrait>(
     conn: &C,
     scope: Scope<'_>,
-    col: person::Column,
+    col: &str,
 ) -> Result<Vec<KeyCount>, Error> {
     Ok(largest_first(
         grouped::<i32, _>(conn, scope, col)
@@ -266,20 +282,15 @@ async fn categories<C: ConnectionTrait>(
     conn: &C,
     scope: Scope<'_>,
 ) -> Result<Vec<KeyCount>, Error> {
-    let link = Alias::new(PERSON_CATEGORIES);
-    let ids: SelectStatement = persons_in(scope)
-        .select_only()
-        .column(person::Column::Id)
-        .into_query();
+    let link = Alias::new(PERSON_CATEGORIES.table);
+    let ids: SelectStatement = persons_in(scope).expr(PERSONS.col("id")).to_owned();
+    let owner = Expr::col((link.clone(), Alias::new(PERSON_CATEGORIES.owner)));
     let q = Query::select()
-        .column((link.clone(), Alias::new("category_code")))
-        .expr_as(
-            Func::count(Expr::col((link.clone(), Alias::new("person_id")))),
-            Alias::new("n"),
-        )
+        .column((link.clone(), Alias::new(PERSON_CATEGORIES.value)))
+        .expr_as(Func::count(owner.clone()), Alias::new("n"))
         .from(link.clone())
-        .and_where(Expr::col((link.clone(), Alias::new("person_id"))).in_subquery(ids))
-        .group_by_col((link, Alias::new("category_code")))
+        .and_where(owner.in_subquery(ids))
+        .group_by_col((link, Alias::new(PERSON_CATEGORIES.value)))
         .to_owned();
     let mut out = Vec::new();
     for row in conn.query_all(&q).await? {

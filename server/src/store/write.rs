@@ -25,18 +25,21 @@ use sea_orm::{
     ConnectionTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait, Query},
 };
-use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
-use super::{Backend, Store, Unique, entity};
+use super::{
+    Backend, Store, Unique, codec, entity,
+    notify::CHANGES_CHANNEL,
+    record::{Logged, Stored},
+};
 pub use crate::domain::Operation;
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering as AtomicOrdering},
 };
 
-use crate::domain::{Error, ResourceType, access::Call};
+use crate::domain::{Error, access::Call};
 
 /// An open write holding the next revision.
 pub struct Write {
@@ -117,9 +120,6 @@ struct Group {
     closed: bool,
 }
 
-/// The PostgreSQL NOTIFY channel that carries committed revisions between replicas.
-pub const CHANGES_CHANNEL: &str = "homecoming_changes";
-
 impl Store {
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
         let mut guard = {
@@ -157,8 +157,7 @@ impl Store {
         Ok(Write {
             txn,
             revision,
-            // Stored with microsecond precision: answer with the value that will be read back.
-            now: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_default(),
+            now: codec::now(),
             log: Vec::new(),
             commits: self.commits.clone(),
             backend: self.backend,
@@ -176,24 +175,22 @@ impl Write {
 
     /// Records a change of this transaction; `snapshot` is the resource after the change (before
     /// it, for deletions), `previous` the state an update replaced.
-    pub fn log<T: Serialize>(
+    pub fn log<R: Logged>(
         &mut self,
-        resource: ResourceType,
-        id: &str,
         operation: Operation,
-        snapshot: &T,
-        previous: Option<&T>,
+        snapshot: &R,
+        previous: Option<&R>,
     ) -> Result<(), Error> {
         let seq = i32::try_from(self.log.len())
             .map_err(|_| Error::Internal("too many changes in one transaction".into()))?;
         self.log.push(entity::change_log::ActiveModel {
             revision: Set(self.revision),
             seq: Set(seq),
-            resource_type: Set(resource.as_str().to_owned()),
-            resource_id: Set(id.to_owned()),
+            resource_type: Set(R::TYPE.as_str().to_owned()),
+            resource_id: Set(snapshot.id().to_owned()),
             operation: Set(operation.as_str().to_owned()),
-            snapshot: Set(to_json(snapshot)?),
-            previous: Set(previous.map(to_json).transpose()?),
+            snapshot: Set(snapshot.encode()?),
+            previous: Set(previous.map(Stored::encode).transpose()?),
             change_time: Set(self.now_micros()),
         });
         Ok(())
@@ -277,10 +274,7 @@ impl Write {
 
     /// The stored result of an earlier call with this request id, if any. The same id with a
     /// different request is INVALID_ARGUMENT on `request_id`.
-    pub async fn recall<T: DeserializeOwned>(
-        &self,
-        key: &IdempotencyKey,
-    ) -> Result<Option<T>, Error> {
+    pub async fn recall<T: Stored>(&self, key: &IdempotencyKey) -> Result<Option<T>, Error> {
         let found = entity::idempotency::Entity::find_by_id((
             key.method.to_owned(),
             key.request_id.clone(),
@@ -294,22 +288,16 @@ impl Write {
                 "was already used for a different request; use a new request_id for a new request",
             ));
         }
-        let value = serde_json::from_str(&found.response)
-            .map_err(|e| Error::Internal(format!("stored idempotent response: {e}")))?;
-        Ok(Some(value))
+        Ok(Some(T::decode(&found.response)?))
     }
 
     /// Keeps the result of this call for retries with the same request id.
-    pub async fn remember<T: Serialize>(
-        &self,
-        key: &IdempotencyKey,
-        value: &T,
-    ) -> Result<(), Error> {
+    pub async fn remember<T: Stored>(&self, key: &IdempotencyKey, value: &T) -> Result<(), Error> {
         entity::idempotency::Entity::insert(entity::idempotency::ActiveModel {
             method: Set(key.method.to_owned()),
             request_id: Set(key.request_id.clone()),
             request_hash: Set(key.request_hash.clone()),
-            response: Set(to_json(value)?),
+            response: Set(value.encode()?),
             create_time: Set(self.now_micros()),
         })
         .exec_without_returning(&self.txn)
@@ -331,26 +319,17 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// `request` is the validated input; its JSON form is hashed, so the same id with another
-    /// input is detected.
-    pub fn new<T: Serialize>(
-        method: &'static str,
-        request_id: String,
-        request: &T,
-    ) -> Result<Self, Error> {
-        let json = to_json(request)?;
-        let digest = Sha256::digest(json.as_bytes());
+    /// `request_json` is the validated input's canonical form (`record::request_json`); it is
+    /// hashed, so the same id with another input is detected.
+    pub fn new(method: &'static str, request_id: String, request_json: &str) -> Self {
+        let digest = Sha256::digest(request_json.as_bytes());
         let request_hash = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Self {
+        Self {
             method,
             request_id,
             request_hash,
-        })
+        }
     }
-}
-
-pub fn to_json<T: Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("serialize: {e}")))
 }
 
 /// Commits group `id` unless a write of the group committed it already. Queued writes get the

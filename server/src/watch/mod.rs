@@ -1,8 +1,8 @@
 //! The change feed to watchers.
 //!
 //! The change log is the source of truth. One `Hub` per server process tails it — woken by
-//! commits in this process, by PostgreSQL NOTIFY from other replicas (a hint only: it is lost on
-//! reconnect), and by a periodic re-read as the fallback — and keeps the most recent revisions
+//! commits the store reports (this process's, and on PostgreSQL other replicas' through
+//! NOTIFY, a hint only), and by a periodic re-read as the fallback — and keeps the most recent revisions
 //! decoded in a bounded cache shared by every watcher. Each watcher is a task with its own
 //! cursor: it replays from its start revision (from the cache when the cache still holds it,
 //! else from the database), then follows the head. A slow watcher only waits on its own bounded
@@ -18,7 +18,6 @@ use std::{
     time::Duration,
 };
 
-use chrono::Utc;
 use tokio::{
     sync::{mpsc, watch},
     time::{Instant, sleep, sleep_until},
@@ -28,7 +27,7 @@ use crate::{
     domain::{
         Change, Error, Operation, Resource, ResourceType, access::Caller, filter::Expr, matcher,
     },
-    store::{CHANGES_CHANNEL, ListQuery, Store},
+    store::{ListQuery, Store},
 };
 
 /// Tuning of the feed (from the server configuration).
@@ -40,14 +39,6 @@ pub struct WatchOptions {
     pub poll_interval: Duration,
     /// Events kept decoded in memory for watchers (whole revisions; at least the newest one).
     pub cache_events: usize,
-    /// Change log entries younger than this are kept.
-    pub retention: Duration,
-    /// At most this many revisions are kept (0: no limit by count).
-    pub max_revisions: i64,
-    /// How often compaction runs.
-    pub compaction_interval: Duration,
-    /// Request ids (AIP-155) are remembered this long (purged with compaction).
-    pub request_id_retention: Duration,
 }
 
 impl Default for WatchOptions {
@@ -56,10 +47,6 @@ impl Default for WatchOptions {
             progress_interval: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             cache_events: 10_000,
-            retention: Duration::from_secs(7 * 24 * 3600),
-            max_revisions: 0,
-            compaction_interval: Duration::from_secs(600),
-            request_id_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -130,7 +117,7 @@ const READ_CHUNK: u64 = 1000;
 const WATCHER_BUFFER: usize = 16;
 
 impl Hub {
-    /// Starts the tail, the PostgreSQL listener (if any) and compaction.
+    /// Starts the tail of the change log.
     pub async fn start(store: Store, options: WatchOptions) -> Result<Hub, Error> {
         let head = store.revision().await?;
         let hub = Hub {
@@ -143,10 +130,6 @@ impl Hub {
             }),
         };
         tokio::spawn(hub.clone().tail(head));
-        if let Some(url) = hub.inner.store.postgres_url() {
-            tokio::spawn(hub.clone().listen(url.to_owned()));
-        }
-        tokio::spawn(hub.clone().compaction());
         Ok(hub)
     }
 
@@ -403,76 +386,6 @@ impl Hub {
                 if let Some(old) = cache.batches.pop_front() {
                     cache.events -= old.changes.len();
                 }
-            }
-        }
-    }
-
-    /// Wakes the tail on NOTIFY from other replicas. Notifications are hints: on any error the
-    /// listener reconnects, and the periodic re-read covers what was missed meanwhile.
-    async fn listen(self, url: String) {
-        use sea_orm::sqlx::postgres::PgListener;
-        let mut stopping = self.stopping();
-        loop {
-            let connected = async {
-                let mut l = PgListener::connect(&url).await?;
-                l.listen(CHANGES_CHANNEL).await?;
-                Ok::<_, sea_orm::sqlx::Error>(l)
-            };
-            let mut listener = match connected.await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN failed; polling meanwhile");
-                    tokio::select! {
-                        _ = sleep(Duration::from_secs(2)) => continue,
-                        _ = stopping.changed() => return,
-                    }
-                }
-            };
-            loop {
-                tokio::select! {
-                    n = listener.recv() => match n {
-                        Ok(n) => {
-                            if let Ok(revision) = n.payload().parse::<i64>() {
-                                self.inner.store.observed_commit(revision);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
-                            break;
-                        }
-                    },
-                    _ = stopping.changed() => return,
-                }
-            }
-        }
-    }
-
-    /// Deletes change log entries past retention, and request ids past theirs, periodically.
-    async fn compaction(self) {
-        let mut stopping = self.stopping();
-        loop {
-            let o = &self.inner.options;
-            let before = Utc::now()
-                - chrono::Duration::from_std(o.retention).unwrap_or(chrono::Duration::MAX);
-            let keep = (o.max_revisions > 0).then_some(o.max_revisions);
-            match self.inner.store.compact(before, keep).await {
-                Ok(through) if through > 0 => {
-                    tracing::debug!(through, "change log compacted")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "change log compaction failed"),
-            }
-            let ids_before = Utc::now()
-                - chrono::Duration::from_std(o.request_id_retention)
-                    .unwrap_or(chrono::Duration::MAX);
-            match self.inner.store.purge_request_ids(ids_before).await {
-                Ok(n) if n > 0 => tracing::debug!(n, "request ids forgotten"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "purging request ids failed"),
-            }
-            tokio::select! {
-                _ = sleep(self.inner.options.compaction_interval) => {}
-                _ = stopping.changed() => return,
             }
         }
     }
