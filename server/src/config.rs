@@ -1,8 +1,14 @@
 //! Configuration: command-line flags, each with an environment fallback (`HOMECOMING_*`).
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -181,6 +187,29 @@ pub enum TokenCommand {
 }
 
 impl Config {
+    /// Reads the TLS files the configuration names; refuses clear text on a non-loopback address
+    /// unless `--allow-insecure`.
+    pub fn tls(&self) -> anyhow::Result<Option<ServerTlsConfig>> {
+        let config = self;
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+            if !config.listen.ip().is_loopback() && !config.allow_insecure {
+                anyhow::bail!(
+                    "refusing to serve {} without TLS: give --tls-cert and --tls-key, or \
+                     --allow-insecure if the network is trusted (tokens and personal data would \
+                     travel in clear text)",
+                    config.listen
+                );
+            }
+            return Ok(None);
+        };
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+        if let Some(ca) = &config.tls_client_ca {
+            tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+        }
+        Ok(Some(tls))
+    }
+
     /// Where the bootstrap admin token goes.
     pub fn admin_token_path(&self) -> PathBuf {
         if let Some(p) = &self.admin_token_file {

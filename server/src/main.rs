@@ -3,14 +3,13 @@
 
 use clap::Parser;
 use homecoming_server::{
-    App,
-    app::open_store,
+    App, commands,
     config::{Command, Config},
     telemetry,
 };
 
-/// mimalloc instead of glibc's malloc: the profiles (BENCHMARKS.md) showed glibc's
-/// `malloc_consolidate`/`unlink_chunk` at ~15% of a GetPerson's CPU.
+/// mimalloc instead of glibc's malloc: glibc's free-list consolidation showed high in the
+/// profiles of reads (BENCHMARKS.md, "Profiles").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -18,32 +17,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format);
-    match config.command {
-        Some(Command::Migrate) => {
-            let store = open_store(&config).await?;
-            tracing::info!("migrations applied");
-            store.close().await;
-            Ok(())
-        }
-        Some(Command::DemoData) => {
-            let store = open_store(&config).await?;
-            let loaded = homecoming_server::demo::load(&store).await?;
-            tracing::info!(
-                exchange_id = %loaded.exchange_id,
-                persons = loaded.persons,
-                "demo data loaded"
-            );
-            println!("{}", loaded.exchange_id);
-            store.close().await;
-            Ok(())
-        }
-        Some(Command::Token(ref command)) => {
-            homecoming_server::app::token_command(&config, command).await
-        }
+    match &config.command {
         Some(Command::Serve) | None => {
             let app = App::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
+        Some(command) => commands::run(&config, command).await,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Authentication and authorisation of every call, before any handler runs.
 //!
-//! - [`METHOD_ROLES`] is the one table of the least role each RPC requires. A method missing
-//!   from it is refused (deny by default); the end-to-end suite walks the service descriptors and
-//!   fails when an RPC has no entry.
+//! - The services table (`grpc::services`) holds the least role each RPC requires. A method
+//!   missing from it is refused (deny by default); the end-to-end suite walks the service
+//!   descriptors and fails when an RPC has no entry.
 //! - Health and reflection ([`PUBLIC_PREFIXES`]) need no token.
 //! - Everything else needs `authorization: Bearer <secret>`. Tokens are looked up by the hash of
 //!   the secret and cached for `token_cache_ttl`: a revocation through this server's
@@ -45,59 +45,7 @@ pub const PUBLIC_PREFIXES: &[&str] = &[
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
 
-/// The least role each RPC requires. Viewer < editor < admin.
-pub const METHOD_ROLES: &[(&str, Role)] = &[
-    (
-        "/homecoming.v1.CategoryService/CreateCategory",
-        Role::Editor,
-    ),
-    ("/homecoming.v1.CategoryService/GetCategory", Role::Viewer),
-    (
-        "/homecoming.v1.CategoryService/ListCategories",
-        Role::Viewer,
-    ),
-    (
-        "/homecoming.v1.CategoryService/UpdateCategory",
-        Role::Editor,
-    ),
-    (
-        "/homecoming.v1.CategoryService/DeleteCategory",
-        Role::Editor,
-    ),
-    (
-        "/homecoming.v1.ExchangeService/CreateExchange",
-        Role::Editor,
-    ),
-    ("/homecoming.v1.ExchangeService/GetExchange", Role::Viewer),
-    ("/homecoming.v1.ExchangeService/ListExchanges", Role::Viewer),
-    (
-        "/homecoming.v1.ExchangeService/UpdateExchange",
-        Role::Editor,
-    ),
-    (
-        "/homecoming.v1.ExchangeService/DeleteExchange",
-        Role::Editor,
-    ),
-    (
-        "/homecoming.v1.ExchangeService/GetExchangeSummary",
-        Role::Viewer,
-    ),
-    ("/homecoming.v1.PersonService/CreatePerson", Role::Editor),
-    (
-        "/homecoming.v1.PersonService/BatchCreatePersons",
-        Role::Editor,
-    ),
-    ("/homecoming.v1.PersonService/GetPerson", Role::Viewer),
-    ("/homecoming.v1.PersonService/ListPersons", Role::Viewer),
-    ("/homecoming.v1.PersonService/UpdatePerson", Role::Editor),
-    ("/homecoming.v1.PersonService/DeletePerson", Role::Editor),
-    ("/homecoming.v1.RegistryService/GetStatistics", Role::Viewer),
-    ("/homecoming.v1.WatchService/Watch", Role::Viewer),
-    ("/homecoming.v1.AccessService/CreateToken", Role::Admin),
-    ("/homecoming.v1.AccessService/ListTokens", Role::Admin),
-    ("/homecoming.v1.AccessService/RevokeToken", Role::Admin),
-    ("/homecoming.v1.AuditService/ListAuditEvents", Role::Admin),
-];
+pub use super::services::METHOD_ROLES;
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +54,7 @@ pub enum Access {
     Public,
     /// A token with at least this role.
     Requires(Role),
-    /// Nobody: the method is missing from [`METHOD_ROLES`].
+    /// Nobody: the method is missing from the services table.
     Undeclared,
 }
 
@@ -114,10 +62,7 @@ pub fn required_role(method: &str) -> Access {
     if PUBLIC_PREFIXES.iter().any(|p| method.starts_with(p)) {
         return Access::Public;
     }
-    METHOD_ROLES
-        .iter()
-        .find(|(m, _)| *m == method)
-        .map_or(Access::Undeclared, |(_, r)| Access::Requires(*r))
+    super::services::role_of(method).map_or(Access::Undeclared, Access::Requires)
 }
 
 /// The call a handler serves (put there by [`AuthLayer`]).

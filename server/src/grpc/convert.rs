@@ -7,12 +7,17 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use homecoming_proto::{google::r#type::Date, v1 as pb};
 use prost_types::Timestamp;
 
-use crate::domain::{
-    Aftercare, Category, CategoryFields, Exchange, ExchangeFields, Meta, Person, PersonFields,
-    Violations, WireEnum,
-    access::{AuditEvent, Token},
-    parse_id,
-    summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
+use super::Audited;
+use crate::{
+    domain::{
+        Aftercare, Category, CategoryFields, Change, Error, Exchange, ExchangeFields, Meta,
+        Operation, Person, PersonFields, Resource, ResourceType, Role, Violations, WireEnum,
+        access::{AuditEvent, Caller, NewToken, Token},
+        filter, parse_id,
+        summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
+    },
+    store::check_filter,
+    watch::{Message, WatchSpec},
 };
 
 /// An incoming resource: its writable fields, and the id and etag it names (for Update).
@@ -517,5 +522,277 @@ pub fn audit_event_out(e: AuditEvent) -> pb::AuditEvent {
         resource_ids,
         code,
         peer,
+    }
+}
+
+/// A token a client asks for, validated at `now`.
+pub fn new_token_in(t: pb::Token, now: DateTime<Utc>) -> Result<NewToken, Error> {
+    let pb::Token {
+        id: _,
+        name,
+        role,
+        create_time: _,
+        expire_time,
+        revoke_time: _,
+        created_by: _,
+    } = t;
+    let mut v = Violations::new();
+    let role = match Role::from_code(role) {
+        Some(r) => r,
+        None => {
+            v.add("token.role", format!("unknown value {role}"));
+            Role::Unspecified
+        }
+    };
+    let expire_time = expire_time.and_then(|ts| {
+        let t = DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(u32::MAX));
+        if t.is_none() {
+            v.add("token.expire_time", "is not a valid time");
+        }
+        t
+    });
+    let checked = v.absorb(
+        "token",
+        NewToken {
+            name,
+            role,
+            expire_time,
+        }
+        .validate(now),
+    );
+    v.finish(checked)?
+        .ok_or_else(|| Error::Internal("token validation gave nothing".into()))
+}
+
+/// A watch request, validated: the filter as List would check it, for one resource type.
+pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, Error> {
+    let pb::WatchRequest {
+        start_revision,
+        types,
+        filter: filter_text,
+        send_initial_state,
+        progress_notify,
+    } = r;
+    let mut v = Violations::new();
+    if start_revision < 0 {
+        v.add("start_revision", "must not be negative (0 means from now)");
+    }
+    if send_initial_state && start_revision != 0 {
+        v.add("start_revision", "must be 0 with send_initial_state");
+    }
+    let mut kinds = Vec::new();
+    for (i, t) in types.iter().enumerate() {
+        let kind = match pb::ResourceType::try_from(*t) {
+            Ok(pb::ResourceType::Category) => Some(ResourceType::Category),
+            Ok(pb::ResourceType::Exchange) => Some(ResourceType::Exchange),
+            Ok(pb::ResourceType::Person) => Some(ResourceType::Person),
+            _ => None,
+        };
+        match kind {
+            Some(k) if !kinds.contains(&k) => kinds.push(k),
+            Some(_) => v.add(format!("types[{i}]"), "is repeated"),
+            None => v.add(
+                format!("types[{i}]"),
+                "must be CATEGORY, EXCHANGE or PERSON",
+            ),
+        }
+    }
+    let mut parsed = None;
+    if !filter_text.trim().is_empty() {
+        match kinds.as_slice() {
+            [one] => {
+                if v.absorb("", check_filter(*one, &filter_text)).is_some() {
+                    parsed = filter::parse(&filter_text)
+                        .map_err(|e| Error::invalid("filter", e.to_string()))?;
+                    if *one == ResourceType::Person
+                        && let Some(p) = &parsed
+                    {
+                        caller.check_fields_visible("filter", p.fields())?;
+                    }
+                }
+            }
+            _ => v.add(
+                "filter",
+                "needs exactly one entry in types (fields differ by resource)",
+            ),
+        }
+    }
+    v.finish(WatchSpec {
+        start_revision,
+        types: kinds,
+        filter_text,
+        filter: parsed,
+        send_initial_state,
+        progress_notify,
+        caller: caller.clone(),
+    })
+}
+
+fn event(
+    caller: &Caller,
+    revision: i64,
+    operation: Operation,
+    time: prost_types::Timestamp,
+    r: Resource,
+) -> pb::Event {
+    let resource = match r {
+        Resource::Category(c) => pb::event::Resource::Category(category_out(c)),
+        Resource::Exchange(x) => pb::event::Resource::Exchange(exchange_out(x)),
+        Resource::Person(p) => pb::event::Resource::Person(person_out(caller.redact(p))),
+    };
+    let r#type = match operation {
+        Operation::Created => pb::EventType::Created,
+        Operation::Updated => pb::EventType::Updated,
+        Operation::Deleted => pb::EventType::Deleted,
+    };
+    pb::Event {
+        revision,
+        r#type: r#type as i32,
+        time: Some(time),
+        resource: Some(resource),
+    }
+}
+
+/// A watcher's message as the wire carries it, persons redacted for `caller`.
+pub fn watch_response_out(m: Message, caller: &Caller) -> pb::WatchResponse {
+    use pb::watch_response::Kind;
+    let kind = match m {
+        Message::Events { revision, changes } => Kind::Events(pb::EventBatch {
+            revision,
+            events: changes
+                .iter()
+                .map(|c| {
+                    let Change {
+                        revision,
+                        operation,
+                        time,
+                        resource,
+                        previous: _,
+                    } = c.as_ref();
+                    event(
+                        caller,
+                        *revision,
+                        *operation,
+                        timestamp(*time),
+                        resource.clone(),
+                    )
+                })
+                .collect(),
+        }),
+        Message::Initial {
+            revision,
+            resources,
+        } => Kind::Events(pb::EventBatch {
+            revision,
+            events: resources
+                .into_iter()
+                .map(|r| {
+                    let time = match &r {
+                        Resource::Category(c) => c.meta.update_time,
+                        Resource::Exchange(x) => x.meta.update_time,
+                        Resource::Person(p) => p.meta.update_time,
+                    };
+                    event(caller, revision, Operation::Created, timestamp(time), r)
+                })
+                .collect(),
+        }),
+        Message::InitialStateDone(revision) => {
+            Kind::InitialStateDone(pb::InitialStateDone { revision })
+        }
+        Message::Progress(revision) => Kind::Progress(pb::Progress { revision }),
+    };
+    pb::WatchResponse { kind: Some(kind) }
+}
+
+// What the audit trail records of each message (see `Audited`): requests name the resource
+// they ask for, answers the resources they carry.
+
+macro_rules! audited {
+    (none: $($T:ty),+ $(,)?) => {
+        $(impl Audited for $T {
+            fn resource_ids(&self) -> Vec<String> {
+                Vec::new()
+            }
+        })+
+    };
+    (id: $($T:ty),+ $(,)?) => {
+        $(impl Audited for $T {
+            fn resource_ids(&self) -> Vec<String> {
+                vec![self.id.trim().to_owned()]
+            }
+        })+
+    };
+}
+
+audited!(none: (), WatchSpec, pb::Statistics, pb::ExchangeSummary, pb::ListTokensResponse,
+    pb::ListAuditEventsResponse, pb::CreateCategoryRequest, pb::CreateExchangeRequest,
+    pb::CreatePersonRequest, pb::BatchCreatePersonsRequest, pb::ListCategoriesRequest,
+    pb::ListExchangesRequest, pb::ListPersonsRequest, pb::GetStatisticsRequest, pb::WatchRequest,
+    pb::CreateTokenRequest, pb::ListTokensRequest, pb::ListAuditEventsRequest);
+audited!(id: pb::Category, pb::Exchange, pb::Person, pb::Token, pb::GetCategoryRequest,
+    pb::GetExchangeRequest, pb::GetPersonRequest, pb::GetExchangeSummaryRequest,
+    pb::DeleteCategoryRequest, pb::DeleteExchangeRequest, pb::DeletePersonRequest,
+    pb::RevokeTokenRequest);
+
+impl Audited for pb::UpdateCategoryRequest {
+    fn resource_ids(&self) -> Vec<String> {
+        vec![
+            self.category
+                .as_ref()
+                .map(|c| c.id.trim().to_owned())
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+impl Audited for pb::UpdateExchangeRequest {
+    fn resource_ids(&self) -> Vec<String> {
+        vec![
+            self.exchange
+                .as_ref()
+                .map(|x| x.id.trim().to_owned())
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+impl Audited for pb::UpdatePersonRequest {
+    fn resource_ids(&self) -> Vec<String> {
+        vec![
+            self.person
+                .as_ref()
+                .map(|p| p.id.trim().to_owned())
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+impl Audited for pb::ListCategoriesResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        self.categories.iter().map(|c| c.id.clone()).collect()
+    }
+}
+
+impl Audited for pb::ListExchangesResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        self.exchanges.iter().map(|x| x.id.clone()).collect()
+    }
+}
+
+impl Audited for pb::ListPersonsResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        self.persons.iter().map(|p| p.id.clone()).collect()
+    }
+}
+
+impl Audited for pb::BatchCreatePersonsResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        self.persons.iter().map(|p| p.id.clone()).collect()
+    }
+}
+
+impl Audited for pb::CreateTokenResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        self.token.iter().map(|t| t.id.clone()).collect()
     }
 }

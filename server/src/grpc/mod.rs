@@ -1,9 +1,11 @@
-//! gRPC adapters, one file per service. Each handler runs in a fixed order: take the
-//! authorised call (`auth::call`: the role was checked before the handler ran), convert and
-//! validate the request (every bad field reported at once), call the store (a handle made for
-//! the call, so it sees what the caller may see and audits writes in their transaction), convert
-//! back (redacted for the caller), and audit the outcome ([`audited`]).
-//! Errors become `tonic::Status` only through `status.rs`.
+//! gRPC adapters, one file per service. Every handler goes through [`Rpc::serve`], which runs
+//! the steps in a fixed order: take the authorised call (`auth`: the role was checked before
+//! the handler ran), convert and validate the request (every bad field reported at once), call
+//! the store (a handle made for the call, so it sees what the caller may see and audits writes
+//! in their transaction), convert back (redacted for the caller), and audit the outcome. A
+//! handler is the middle two steps. Conversions, and what the audit trail records of each
+//! message ([`Audited`]), live in `convert`; errors become `tonic::Status` only through
+//! `status`.
 
 pub mod access;
 pub mod audit;
@@ -13,36 +15,110 @@ pub mod convert;
 pub mod exchange;
 pub mod person;
 pub mod registry;
+pub mod services;
 pub mod status;
 pub mod watch;
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use prost_types::FieldMask;
-use tonic::Status;
+use tonic::{Request, Response, Status};
 
 use crate::{
     audit::AuditLog,
-    domain::{Error, Violations, access::Call},
-    store::ListQuery,
+    domain::{
+        Error, Violations,
+        access::{Call, Caller},
+    },
+    store::{ListQuery, Store},
 };
+
+/// What the audit trail records of a message: the resources a request names (kept when the
+/// answer names none, e.g. NOT_FOUND) or an answer carries. Every request and response type of
+/// a handler implements it (`convert`), so a new RPC cannot leave it out.
+pub trait Audited {
+    fn resource_ids(&self) -> Vec<String>;
+}
+
+/// The call a handler serves: who makes it, and the store handle made for it (reads see what
+/// the caller may see; writes record the call's audit event in their transaction).
+#[derive(Clone)]
+pub struct Ctx {
+    pub call: Arc<Call>,
+    pub store: Store,
+}
+
+impl Ctx {
+    pub fn caller(&self) -> &Caller {
+        &self.call.caller
+    }
+}
+
+/// What every service adapter holds: the store and the audit trail.
+#[derive(Clone)]
+pub struct Rpc {
+    store: Store,
+    audit: AuditLog,
+}
+
+impl Rpc {
+    pub fn new(store: Store, audit: AuditLog) -> Self {
+        Self { store, audit }
+    }
+
+    /// Serves one unary call: takes the authorised call (`auth` checked the role before the
+    /// handler ran), runs `handle` (convert and validate, call the store, convert back), audits
+    /// the outcome, and turns an error into its `Status`.
+    pub async fn serve<Req, T, F, Fut>(
+        &self,
+        request: Request<Req>,
+        handle: F,
+    ) -> Result<Response<T>, Status>
+    where
+        Req: Audited,
+        T: Audited,
+        F: FnOnce(Ctx, Req) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        self.run(request, handle).await.map(Response::new)
+    }
+
+    /// As [`Rpc::serve`], giving the answer itself (a stream's start).
+    pub async fn run<Req, T, F, Fut>(&self, request: Request<Req>, handle: F) -> Result<T, Status>
+    where
+        Req: Audited,
+        T: Audited,
+        F: FnOnce(Ctx, Req) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let call = auth::call(&request)?;
+        let cx = Ctx {
+            store: self.store.for_call(call.clone()),
+            call: call.clone(),
+        };
+        let request = request.into_inner();
+        let requested = request.resource_ids();
+        let result = handle(cx, request).await;
+        audited(&self.audit, &call, requested, result).await
+    }
+}
 
 /// Audits a call's outcome and turns its error into a `Status`. A call whose write committed
 /// was audited in its transaction already; any other outcome (a read, a failure, a write that
-/// changed nothing) is queued here. `requested` are the ids the request named, recorded when
-/// the answer names none (e.g. NOT_FOUND); `answered` picks the ids from a success.
-async fn audited<T>(
+/// changed nothing) is queued here.
+async fn audited<T: Audited>(
     audit: &AuditLog,
     call: &Call,
     requested: Vec<String>,
     result: Result<T, Error>,
-    answered: impl FnOnce(&T) -> Vec<String>,
 ) -> Result<T, Status> {
     if call.is_audited() {
         return result.map_err(Status::from);
     }
     let (ids, result) = match result {
         Ok(v) => {
-            let ids = answered(&v);
+            let ids = v.resource_ids();
             (if ids.is_empty() { requested } else { ids }, Ok(v))
         }
         Err(e) => (requested, Err(Status::from(e))),

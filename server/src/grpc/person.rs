@@ -4,29 +4,25 @@ use chrono::Utc;
 use homecoming_proto::v1::{self as pb, person_service_server::PersonService};
 use tonic::{Request, Response, Status};
 
-use super::{
-    audited, auth, check, convert, etag, list_query, mask_paths, required, structural, validated,
-};
+use super::{Rpc, check, convert, etag, list_query, mask_paths, required, structural, validated};
 use crate::{
-    audit::AuditLog,
     domain::{
         Error, PersonFields, Violations, WireEnum, access::Caller, filter, order, parse_id,
         parse_request_id,
     },
-    store::{CreateShape, Store},
+    store::CreateShape,
 };
 
 /// Most persons in one BatchCreatePersons (AIP-233).
 pub const MAX_BATCH: usize = 1000;
 
 pub struct PersonApi {
-    store: Store,
-    audit: AuditLog,
+    rpc: Rpc,
 }
 
 impl PersonApi {
-    pub fn new(store: Store, audit: AuditLog) -> Self {
-        Self { store, audit }
+    pub fn new(rpc: Rpc) -> Self {
+        Self { rpc }
     }
 }
 
@@ -58,10 +54,6 @@ fn check_visible(caller: &Caller, filter: &str, order_by: &str) -> Result<(), Er
     caller.check_fields_visible("order_by", in_order.iter().map(String::as_str))
 }
 
-fn person_ids(persons: &[pb::Person]) -> Vec<String> {
-    persons.iter().map(|p| p.id.clone()).collect()
-}
-
 /// Converts and validates one person of a create; violations are named under `prefix`.
 fn new_person(person: Option<pb::Person>, prefix: &str) -> Result<PersonFields, Error> {
     let today = Utc::now().date_naive();
@@ -82,200 +74,168 @@ impl PersonService for PersonApi {
         &self,
         request: Request<pb::CreatePersonRequest>,
     ) -> Result<Response<pb::Person>, Status> {
-        let call = auth::call(&request)?;
-        let store = self.store.for_call(call.clone());
-        let pb::CreatePersonRequest { person, request_id } = request.into_inner();
-        let result = async {
-            let mut v = Violations::new();
-            let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-            let fields = check(&mut v, new_person(person, "person"));
-            let fields = v.finish(fields)?.unwrap_or_default();
-            check_may_restrict(&call.caller, &fields, "person.restricted")?;
-            let mut created = store
-                .create_persons(vec![fields], request_id, CreateShape::Single)
-                .await?;
-            let person = created
-                .pop()
-                .ok_or_else(|| Error::Internal("create returned no person".into()))?;
-            Ok(convert::person_out(call.caller.redact(person)))
-        }
-        .await;
-        audited(&self.audit, &call, vec![], result, |p| vec![p.id.clone()])
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let pb::CreatePersonRequest { person, request_id } = r;
+                let mut v = Violations::new();
+                let request_id =
+                    check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+                let fields = check(&mut v, new_person(person, "person"));
+                let fields = v.finish(fields)?.unwrap_or_default();
+                check_may_restrict(cx.caller(), &fields, "person.restricted")?;
+                let mut created = cx
+                    .store
+                    .create_persons(vec![fields], request_id, CreateShape::Single)
+                    .await?;
+                let person = created
+                    .pop()
+                    .ok_or_else(|| Error::Internal("create returned no person".into()))?;
+                Ok(convert::person_out(cx.caller().redact(person)))
+            })
             .await
-            .map(Response::new)
     }
 
     async fn batch_create_persons(
         &self,
         request: Request<pb::BatchCreatePersonsRequest>,
     ) -> Result<Response<pb::BatchCreatePersonsResponse>, Status> {
-        let call = auth::call(&request)?;
-        let store = self.store.for_call(call.clone());
-        let pb::BatchCreatePersonsRequest {
-            requests,
-            request_id,
-        } = request.into_inner();
-        let result = async {
-            let mut v = Violations::new();
-            let request_id = check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-            if requests.is_empty() {
-                v.add("requests", "must have at least one entry");
-            }
-            if requests.len() > MAX_BATCH {
-                v.add(
-                    "requests",
-                    format!(
-                        "must have at most {MAX_BATCH} entries (got {})",
-                        requests.len()
-                    ),
-                );
-                // Not worth validating what will not be written.
-                return Err(Error::InvalidArgument(v.into_vec()));
-            }
-            let mut batch = Vec::with_capacity(requests.len());
-            for (i, r) in requests.into_iter().enumerate() {
-                // Each entry's own request_id is ignored: the batch's request_id covers it.
-                let pb::CreatePersonRequest {
-                    person,
-                    request_id: _,
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let pb::BatchCreatePersonsRequest {
+                    requests,
+                    request_id,
                 } = r;
-                if let Some(f) = check(&mut v, new_person(person, &format!("requests[{i}].person")))
-                {
-                    batch.push(f);
+                let mut v = Violations::new();
+                let request_id =
+                    check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+                if requests.is_empty() {
+                    v.add("requests", "must have at least one entry");
                 }
-            }
-            v.finish(())?;
-            for (i, f) in batch.iter().enumerate() {
-                check_may_restrict(&call.caller, f, &format!("requests[{i}].person.restricted"))?;
-            }
-            let created = store
-                .create_persons(batch, request_id, CreateShape::Batch)
-                .await?;
-            Ok(pb::BatchCreatePersonsResponse {
-                persons: created
-                    .into_iter()
-                    .map(|p| convert::person_out(call.caller.redact(p)))
-                    .collect(),
+                if requests.len() > MAX_BATCH {
+                    v.add(
+                        "requests",
+                        format!(
+                            "must have at most {MAX_BATCH} entries (got {})",
+                            requests.len()
+                        ),
+                    );
+                    // Not worth validating what will not be written.
+                    return Err(Error::InvalidArgument(v.into_vec()));
+                }
+                let mut batch = Vec::with_capacity(requests.len());
+                for (i, r) in requests.into_iter().enumerate() {
+                    // Each entry's own request_id is ignored: the batch's request_id covers it.
+                    let pb::CreatePersonRequest {
+                        person,
+                        request_id: _,
+                    } = r;
+                    let prefix = format!("requests[{i}].person");
+                    if let Some(f) = check(&mut v, new_person(person, &prefix)) {
+                        batch.push(f);
+                    }
+                }
+                v.finish(())?;
+                for (i, f) in batch.iter().enumerate() {
+                    check_may_restrict(
+                        cx.caller(),
+                        f,
+                        &format!("requests[{i}].person.restricted"),
+                    )?;
+                }
+                let created = cx
+                    .store
+                    .create_persons(batch, request_id, CreateShape::Batch)
+                    .await?;
+                Ok(pb::BatchCreatePersonsResponse {
+                    persons: created
+                        .into_iter()
+                        .map(|p| convert::person_out(cx.caller().redact(p)))
+                        .collect(),
+                })
             })
-        }
-        .await;
-        audited(&self.audit, &call, vec![], result, |r| {
-            person_ids(&r.persons)
-        })
-        .await
-        .map(Response::new)
+            .await
     }
 
     async fn get_person(
         &self,
         request: Request<pb::GetPersonRequest>,
     ) -> Result<Response<pb::Person>, Status> {
-        let call = auth::call(&request)?;
-        let store = self.store.for_call(call.clone());
-        let raw = request.into_inner().id;
-        let result = async {
-            let id = parse_id("id", &raw)?;
-            let found = store.get_person(&id).await?;
-            Ok(convert::person_out(call.caller.redact(found)))
-        }
-        .await;
-        let requested = vec![raw.trim().to_owned()];
-        audited(&self.audit, &call, requested, result, |p| {
-            vec![p.id.clone()]
-        })
-        .await
-        .map(Response::new)
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let id = parse_id("id", &r.id)?;
+                let found = cx.store.get_person(&id).await?;
+                Ok(convert::person_out(cx.caller().redact(found)))
+            })
+            .await
     }
 
     async fn list_persons(
         &self,
         request: Request<pb::ListPersonsRequest>,
     ) -> Result<Response<pb::ListPersonsResponse>, Status> {
-        let call = auth::call(&request)?;
-        let store = self.store.for_call(call.clone());
-        let pb::ListPersonsRequest {
-            page_size,
-            page_token,
-            filter,
-            order_by,
-        } = request.into_inner();
-        let result = async {
-            let caller = &call.caller;
-            check_visible(caller, &filter, &order_by)?;
-            let page = store
-                .list_persons(&list_query(page_size, page_token, filter, order_by))
-                .await?;
-            Ok(pb::ListPersonsResponse {
-                persons: page
-                    .items
-                    .into_iter()
-                    .map(|p| convert::person_out(caller.redact(p)))
-                    .collect(),
-                next_page_token: page.next_page_token.unwrap_or_default(),
-                revision: page.revision,
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let pb::ListPersonsRequest {
+                    page_size,
+                    page_token,
+                    filter,
+                    order_by,
+                } = r;
+                let caller = cx.caller();
+                check_visible(caller, &filter, &order_by)?;
+                let page = cx
+                    .store
+                    .list_persons(&list_query(page_size, page_token, filter, order_by))
+                    .await?;
+                Ok(pb::ListPersonsResponse {
+                    persons: page
+                        .items
+                        .into_iter()
+                        .map(|p| convert::person_out(caller.redact(p)))
+                        .collect(),
+                    next_page_token: page.next_page_token.unwrap_or_default(),
+                    revision: page.revision,
+                })
             })
-        }
-        .await;
-        audited(&self.audit, &call, vec![], result, |r| {
-            person_ids(&r.persons)
-        })
-        .await
-        .map(Response::new)
+            .await
     }
 
     async fn update_person(
         &self,
         request: Request<pb::UpdatePersonRequest>,
     ) -> Result<Response<pb::Person>, Status> {
-        let call = auth::call(&request)?;
-        let store = self.store.for_call(call.clone());
-        let pb::UpdatePersonRequest {
-            person,
-            update_mask,
-        } = request.into_inner();
-        let requested = vec![
-            person
-                .as_ref()
-                .map(|p| p.id.trim().to_owned())
-                .unwrap_or_default(),
-        ];
-        let result = async {
-            let (incoming, v) = convert::person_in(required("person", person)?, "person");
-            structural(v)?;
-            let id = parse_id("person.id", &incoming.id)?;
-            let paths = mask_paths(update_mask);
-            // An empty mask writes the populated fields, `*` all of them.
-            if paths.is_empty() || paths.iter().any(|p| p == "restricted" || p == "*") {
-                check_may_restrict(&call.caller, &incoming.fields, "person.restricted")?;
-            }
-            let updated = store
-                .update_person(&id, etag(&incoming.etag), &incoming.fields, &paths)
-                .await?;
-            Ok(convert::person_out(call.caller.redact(updated)))
-        }
-        .await;
-        audited(&self.audit, &call, requested, result, |p| {
-            vec![p.id.clone()]
-        })
-        .await
-        .map(Response::new)
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let pb::UpdatePersonRequest {
+                    person,
+                    update_mask,
+                } = r;
+                let (incoming, v) = convert::person_in(required("person", person)?, "person");
+                structural(v)?;
+                let id = parse_id("person.id", &incoming.id)?;
+                let paths = mask_paths(update_mask);
+                // An empty mask writes the populated fields, `*` all of them.
+                if paths.is_empty() || paths.iter().any(|p| p == "restricted" || p == "*") {
+                    check_may_restrict(cx.caller(), &incoming.fields, "person.restricted")?;
+                }
+                let updated = cx
+                    .store
+                    .update_person(&id, etag(&incoming.etag), &incoming.fields, &paths)
+                    .await?;
+                Ok(convert::person_out(cx.caller().redact(updated)))
+            })
+            .await
     }
 
     async fn delete_person(
         &self,
         request: Request<pb::DeletePersonRequest>,
     ) -> Result<Response<()>, Status> {
-        let call = auth::call(&request)?;
-        let store = self.store.for_call(call.clone());
-        let pb::DeletePersonRequest { id, etag: sent } = request.into_inner();
-        let requested = vec![id.trim().to_owned()];
-        let result = async {
-            let id = parse_id("id", &id)?;
-            store.delete_person(&id, etag(&sent)).await
-        }
-        .await;
-        audited(&self.audit, &call, requested, result, |_| vec![])
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let id = parse_id("id", &r.id)?;
+                cx.store.delete_person(&id, etag(&r.etag)).await
+            })
             .await
-            .map(Response::new)
     }
 }

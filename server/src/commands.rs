@@ -1,0 +1,112 @@
+//! The server's subcommands besides `serve`: `migrate`, `demo-data` and `token`, each straight
+//! on the database the configuration names.
+
+use crate::{
+    app::open_store,
+    config::{Command, Config, TokenCommand},
+    demo,
+    domain::{Role, WireEnum, access::NewToken},
+    store::ListQuery,
+};
+
+/// Runs a subcommand other than `serve`.
+pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => {
+            let store = open_store(config).await?;
+            tracing::info!("migrations applied");
+            store.close().await;
+            Ok(())
+        }
+        Command::DemoData => {
+            let store = open_store(config).await?;
+            let loaded = demo::load(&store).await;
+            store.close().await;
+            let loaded = loaded?;
+            tracing::info!(
+                exchange_id = %loaded.exchange_id,
+                persons = loaded.persons,
+                "demo data loaded"
+            );
+            println!("{}", loaded.exchange_id);
+            Ok(())
+        }
+        Command::Token(command) => token(config, command).await,
+        Command::Serve => anyhow::bail!("`serve` is not a maintenance command"),
+    }
+}
+
+/// `homecoming-server token ...`: token management straight on the database.
+async fn token(config: &Config, command: &TokenCommand) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let result = async {
+        match command {
+            TokenCommand::Create {
+                name,
+                role,
+                expires_in,
+            } => {
+                let role = Role::parse_name(role)
+                    .filter(|r| *r != Role::Unspecified)
+                    .ok_or_else(|| anyhow::anyhow!("--role must be viewer, editor or admin"))?;
+                let now = chrono::Utc::now();
+                let expire_time = expires_in
+                    .map(|d| chrono::Duration::from_std(d).map(|d| now + d))
+                    .transpose()?;
+                let new = NewToken {
+                    name: name.clone(),
+                    role,
+                    expire_time,
+                }
+                .validate(now)?;
+                let (token, secret) = store.create_token(new, "command-line").await?;
+                eprintln!(
+                    "created token {} ({}, role {}); its secret follows, shown this once:",
+                    token.name,
+                    token.id,
+                    token.role.name()
+                );
+                println!("{secret}");
+            }
+            TokenCommand::List => {
+                let mut q = ListQuery {
+                    page_size: 1000,
+                    ..Default::default()
+                };
+                println!(
+                    "{:<38} {:<24} {:<8} {:<26} {:<26} REVOKED",
+                    "ID", "NAME", "ROLE", "CREATED", "EXPIRES"
+                );
+                loop {
+                    let page = store.list_tokens(&q).await?;
+                    for t in page.items {
+                        let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                            t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+                        };
+                        println!(
+                            "{:<38} {:<24} {:<8} {:<26} {:<26} {}",
+                            t.id,
+                            t.name,
+                            t.role.name().to_lowercase(),
+                            t.create_time.to_rfc3339(),
+                            when(t.expire_time),
+                            when(t.revoke_time)
+                        );
+                    }
+                    match page.next_page_token {
+                        Some(next) => q.page_token = next,
+                        None => break,
+                    }
+                }
+            }
+            TokenCommand::Revoke { token } => {
+                let t = store.revoke_token(token).await?;
+                eprintln!("revoked token {} ({})", t.name, t.id);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
