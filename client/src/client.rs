@@ -1,0 +1,168 @@
+//! The registry client: one cheap-to-clone handle over one HTTP/2 channel.
+
+use futures::Stream;
+use homecoming_proto::v1::{
+    access_service_client::AccessServiceClient, audit_service_client::AuditServiceClient,
+    registry_service_client::RegistryServiceClient, watch_service_client::WatchServiceClient,
+};
+use tonic::transport::Channel;
+
+use crate::{
+    Categories, ClientBuilder, Date, Error, Exchanges, ListQuery, Persons, WatchBuilder,
+    builder::Transport,
+    paging::{Page, paged},
+    proto,
+};
+
+/// The registry client. Cloning is cheap: clones share one channel.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) channel: Channel,
+    pub(crate) categories: Categories,
+    pub(crate) exchanges: Exchanges,
+    pub(crate) persons: Persons,
+    pub(crate) registry: RegistryServiceClient<Transport>,
+    pub(crate) watch: WatchServiceClient<Transport>,
+    pub(crate) access: AccessServiceClient<Transport>,
+    pub(crate) audit: AuditServiceClient<Transport>,
+}
+
+impl Client {
+    /// Starts a builder for `url`, e.g. `http://127.0.0.1:50051`.
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url.into())
+    }
+
+    pub fn categories(&self) -> &Categories {
+        &self.categories
+    }
+
+    pub fn exchanges(&self) -> &Exchanges {
+        &self.exchanges
+    }
+
+    pub fn persons(&self) -> &Persons {
+        &self.persons
+    }
+
+    /// Figures across the exchanges dated from `start` to `end` (inclusive; `None`: open), per
+    /// year and per exchange, and person figures over everyone returned in them.
+    pub async fn statistics(
+        &self,
+        start: Option<Date>,
+        end: Option<Date>,
+    ) -> Result<proto::Statistics, Error> {
+        let r = self
+            .registry
+            .clone()
+            .get_statistics(proto::GetStatisticsRequest {
+                start_date: start,
+                end_date: end,
+            })
+            .await?;
+        Ok(r.into_inner())
+    }
+
+    /// Starts building a watch: a stream of changes that resumes by itself after a broken
+    /// connection or a server restart, with no gap and no duplicate.
+    ///
+    /// List-then-watch: `client.watch().types([T]).filter(f).after_list(page.revision)`.
+    pub fn watch(&self) -> WatchBuilder {
+        WatchBuilder::new(self.watch.clone())
+    }
+
+    /// Creates a bearer token (admin only); returns it with its secret, shown this once.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        role: proto::Role,
+        expire_time: Option<prost_types::Timestamp>,
+    ) -> Result<(proto::Token, String), Error> {
+        let r = self
+            .access
+            .clone()
+            .create_token(proto::CreateTokenRequest {
+                token: Some(proto::Token {
+                    name: name.to_owned(),
+                    role: role as i32,
+                    expire_time,
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner();
+        let token = r
+            .token
+            .ok_or_else(|| Error::Config("CreateToken answered without a token".into()))?;
+        Ok((token, r.secret))
+    }
+
+    /// Every token (admin only), never their secrets.
+    pub fn list_tokens(&self) -> impl Stream<Item = Result<proto::Token, Error>> + Send + use<> {
+        let access = self.access.clone();
+        paged(move |page_token| {
+            let mut access = access.clone();
+            async move {
+                let r = access
+                    .list_tokens(proto::ListTokensRequest {
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: r.tokens,
+                    next_page_token: r.next_page_token,
+                    revision: 0,
+                })
+            }
+        })
+    }
+
+    /// Revokes a token by id or name (admin only).
+    pub async fn revoke_token(&self, id_or_name: &str) -> Result<proto::Token, Error> {
+        Ok(self
+            .access
+            .clone()
+            .revoke_token(proto::RevokeTokenRequest {
+                id: id_or_name.to_owned(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Audit events (admin only), newest first unless `query.order_by` says otherwise.
+    /// Filter on `time`, `token_name`, `token_id`, `role`, `method`, `code`, `peer`,
+    /// `resource_ids:"<id>"`.
+    pub fn audit_events(
+        &self,
+        query: ListQuery,
+    ) -> impl Stream<Item = Result<proto::AuditEvent, Error>> + Send + use<> {
+        let audit = self.audit.clone();
+        paged(move |page_token| {
+            let mut audit = audit.clone();
+            let q = query.clone();
+            async move {
+                let r = audit
+                    .list_audit_events(proto::ListAuditEventsRequest {
+                        page_size: q.page_size,
+                        page_token,
+                        filter: q.filter,
+                        order_by: q.order_by,
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: r.audit_events,
+                    next_page_token: r.next_page_token,
+                    revision: 0,
+                })
+            }
+        })
+    }
+
+    /// The underlying channel, for services this crate does not wrap (e.g. health).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+}
