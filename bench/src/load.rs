@@ -10,7 +10,7 @@ use std::{
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Stats {
     pub calls: u64,
     pub errors: u64,

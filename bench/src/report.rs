@@ -1,0 +1,147 @@
+//! What a run measured, as a table (the BENCHMARKS.md rows) and as JSON, and whether it lost
+//! anything (the smoke test's only check).
+
+use serde::Serialize;
+
+use crate::{ceilings::Ceilings, load::Stats};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub backend: String,
+    pub persons: usize,
+    pub ceilings: Ceilings,
+    pub s0_health: Stats,
+    pub s1_get_person: Stats,
+    pub s2_create_c1: Stats,
+    pub s2_create_c32: Stats,
+    pub s3_import_persons_per_second: f64,
+    pub s3_seconds: f64,
+    pub s4_page_1: Stats,
+    pub s4_page_deep: Stats,
+    pub s4_deep_page_number: usize,
+    pub s6_exchange_summary: Stats,
+    pub s5: WatchReport,
+    pub server_cpu_seconds: Vec<(String, f64)>,
+    pub server_rss_mib_after_import: f64,
+    pub server_peak_rss_mib: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct WatchReport {
+    pub watchers: usize,
+    pub writes: usize,
+    pub delivered: u64,
+    pub missed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub server_rss_mib: f64,
+}
+
+/// What the smoke test checks: every scenario ran and nothing was lost.
+pub fn lost_anything(report: &Report) -> bool {
+    report.s5.missed > 0
+        || report.s0_health.errors + report.s1_get_person.errors > 0
+        || report.s2_create_c1.errors + report.s2_create_c32.errors > 0
+        || report.s4_page_1.errors + report.s4_page_deep.errors > 0
+        || report.s6_exchange_summary.errors > 0
+        || [
+            &report.s0_health,
+            &report.s1_get_person,
+            &report.s2_create_c1,
+            &report.s4_page_deep,
+            &report.s6_exchange_summary,
+        ]
+        .iter()
+        .any(|s| s.calls == 0)
+}
+
+pub fn print_table(r: &Report) {
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    println!("\n| {} | figure | ceiling | ratio |", r.backend);
+    println!("|---|---|---|---|");
+    println!(
+        "| S0 Health/Check | {:.0}/s, p99 {:.2} ms | (the RPC framework) | 1.00 |",
+        r.s0_health.per_second, r.s0_health.p99_ms
+    );
+    println!(
+        "| S1 GetPerson ({} persons) | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s; raw PK reads {:.0}/s | {:.2} of S0; {:.2} of raw |",
+        r.persons,
+        r.s1_get_person.per_second,
+        r.s1_get_person.p99_ms,
+        r.s0_health.per_second,
+        r.ceilings.pk_reads_per_second,
+        ratio(r.s1_get_person.per_second, r.s0_health.per_second),
+        ratio(r.s1_get_person.per_second, r.ceilings.pk_reads_per_second)
+    );
+    println!(
+        "| S2 CreatePerson c=1 | {:.0}/s, p99 {:.2} ms | raw commits {:.0}/s | {:.2} |",
+        r.s2_create_c1.per_second,
+        r.s2_create_c1.p99_ms,
+        r.ceilings.commits_per_second,
+        ratio(r.s2_create_c1.per_second, r.ceilings.commits_per_second)
+    );
+    println!(
+        "| S2 CreatePerson c=32 | {:.0}/s, p99 {:.2} ms | raw commits {:.0}/s | {:.2} |",
+        r.s2_create_c32.per_second,
+        r.s2_create_c32.p99_ms,
+        r.ceilings.commits_per_second,
+        ratio(r.s2_create_c32.per_second, r.ceilings.commits_per_second)
+    );
+    println!(
+        "| S3 import {} persons | {:.0} persons/s ({:.1} s) | raw batched inserts {:.0} rows/s; person rows into the registry schema {:.0}/s | {:.3} of raw; {:.2} of schema |",
+        r.persons,
+        r.s3_import_persons_per_second,
+        r.s3_seconds,
+        r.ceilings.batched_rows_per_second,
+        r.ceilings.schema_rows_per_second,
+        ratio(
+            r.s3_import_persons_per_second,
+            r.ceilings.batched_rows_per_second
+        ),
+        ratio(
+            r.s3_import_persons_per_second,
+            r.ceilings.schema_rows_per_second
+        )
+    );
+    println!(
+        "| S4 ListPersons page 1 / page {} | p99 {:.2} / {:.2} ms, {:.0} / {:.0} per s | page 1 | {:.2} (p99 deep / first) |",
+        r.s4_deep_page_number,
+        r.s4_page_1.p99_ms,
+        r.s4_page_deep.p99_ms,
+        r.s4_page_1.per_second,
+        r.s4_page_deep.per_second,
+        ratio(r.s4_page_deep.p99_ms, r.s4_page_1.p99_ms)
+    );
+    println!(
+        "| S6 GetExchangeSummary (50-400 persons) | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s | {:.2} of S0 |",
+        r.s6_exchange_summary.per_second,
+        r.s6_exchange_summary.p99_ms,
+        r.s0_health.per_second,
+        ratio(r.s6_exchange_summary.per_second, r.s0_health.per_second)
+    );
+    println!(
+        "| S5 watch fan-out {} watchers, {} writes at 100/s | p50 {:.2} ms, p99 {:.2} ms, missed {} | 100 ms p99 target | {:.2} |",
+        r.s5.watchers,
+        r.s5.writes,
+        r.s5.p50_ms,
+        r.s5.p99_ms,
+        r.s5.missed,
+        ratio(r.s5.p99_ms, 100.0)
+    );
+    println!(
+        "| server memory | RSS {:.0} MiB after import, {:.0} MiB with watchers, peak {:.0} MiB | 300 MiB target | {:.2} |",
+        r.server_rss_mib_after_import,
+        r.s5.server_rss_mib,
+        r.server_peak_rss_mib,
+        ratio(r.server_peak_rss_mib, 300.0)
+    );
+    println!(
+        "| server CPU seconds per scenario | {} | | |\n",
+        r.server_cpu_seconds
+            .iter()
+            .map(|(n, s)| format!("{n} {s:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
