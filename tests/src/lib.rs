@@ -310,6 +310,21 @@ impl TestApp {
         secret
     }
 
+    /// Creates a category (from `fixtures::category`) for each code, in order.
+    pub async fn categories(&self, codes: &[&str]) -> Vec<homecoming_client::proto::Category> {
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            let c = self
+                .client
+                .categories()
+                .create(fixtures::category(code))
+                .await
+                .unwrap_or_else(|e| panic!("creating category {code}: {e}"));
+            out.push(c);
+        }
+        out
+    }
+
     /// A client with `token`, or with no token at all.
     pub async fn client_with(&self, token: Option<&str>) -> Client {
         client_for(self.addr, token).await

@@ -3,8 +3,8 @@
 use homecoming_proto::v1::{self as pb, category_service_server::CategoryService};
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, check, convert, etag, list_query, mask_paths, required, structural, validated};
-use crate::domain::{Violations, parse_id, parse_request_id};
+use super::{Rpc, convert, create_input, etag, list_query, update_input};
+use crate::domain::parse_id;
 
 pub struct CategoryApi {
     rpc: Rpc,
@@ -24,27 +24,8 @@ impl CategoryService for CategoryApi {
     ) -> Result<Response<pb::Category>, Status> {
         self.rpc
             .serve(request, |cx, r| async move {
-                let pb::CreateCategoryRequest {
-                    category,
-                    request_id,
-                } = r;
-                let mut v = Violations::new();
-                let request_id =
-                    check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-                let fields = check(
-                    &mut v,
-                    required("category", category).and_then(|r| {
-                        let (incoming, v) = convert::category_in(r);
-                        validated(
-                            v,
-                            incoming
-                                .fields
-                                .validate()
-                                .map_err(|e| e.prefixed("category")),
-                        )
-                    }),
-                );
-                let fields = v.finish(fields)?.unwrap_or_default();
+                let (fields, request_id) =
+                    create_input(&r.request_id, "category", r.category, convert::new_category)?;
                 let created = cx.store.create_category(fields, request_id).await?;
                 Ok(convert::category_out(created))
             })
@@ -94,21 +75,10 @@ impl CategoryService for CategoryApi {
     ) -> Result<Response<pb::Category>, Status> {
         self.rpc
             .serve(request, |cx, r| async move {
-                let pb::UpdateCategoryRequest {
-                    category,
-                    update_mask,
-                } = r;
-                let (incoming, v) = convert::category_in(required("category", category)?);
-                structural(v)?;
-                let id = parse_id("category.id", &incoming.id)?;
+                let u = update_input("category", r.category, convert::category_in, r.update_mask)?;
                 let updated = cx
                     .store
-                    .update_category(
-                        &id,
-                        etag(&incoming.etag),
-                        &incoming.fields,
-                        &mask_paths(update_mask),
-                    )
+                    .update_category(&u.id, u.etag.as_deref(), &u.fields, &u.paths)
                     .await?;
                 Ok(convert::category_out(updated))
             })

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use homecoming_proto::{google::r#type::Date, v1 as pb};
 use prost_types::Timestamp;
 
-use super::Audited;
+use super::{Audited, validated};
 use crate::{
     domain::{
         Aftercare, Category, CategoryFields, Change, Error, Exchange, ExchangeFields, Meta,
@@ -206,6 +206,43 @@ pub fn exchange_out(x: Exchange) -> pb::Exchange {
         source_urls,
         notes,
     }
+}
+
+/// A new category, converted and validated.
+pub fn new_category(c: pb::Category) -> Result<CategoryFields, Error> {
+    let (incoming, v) = category_in(c);
+    validated(
+        v,
+        incoming
+            .fields
+            .validate()
+            .map_err(|e| e.prefixed("category")),
+    )
+}
+
+/// A new exchange, converted and validated.
+pub fn new_exchange(x: pb::Exchange) -> Result<ExchangeFields, Error> {
+    let (incoming, v) = exchange_in(x);
+    validated(
+        v,
+        incoming
+            .fields
+            .validate()
+            .map_err(|e| e.prefixed("exchange")),
+    )
+}
+
+/// A new person of a create, converted and validated against `today`; violations are named
+/// under `prefix`.
+pub fn new_person(p: pb::Person, prefix: &str, today: NaiveDate) -> Result<PersonFields, Error> {
+    let (incoming, v) = person_in(p, prefix);
+    validated(
+        v,
+        incoming
+            .fields
+            .validate(today)
+            .map_err(|e| e.prefixed(prefix)),
+    )
 }
 
 /// `prefix` names the person in the request (`person` or `requests[3].person`).
@@ -722,6 +759,22 @@ macro_rules! audited {
             }
         })+
     };
+    // An update names the resource it carries.
+    (update: $($T:ty => $field:ident),+ $(,)?) => {
+        $(impl Audited for $T {
+            fn resource_ids(&self) -> Vec<String> {
+                vec![self.$field.as_ref().map(|r| r.id.trim().to_owned()).unwrap_or_default()]
+            }
+        })+
+    };
+    // An answer with several resources (or an optional one) names each.
+    (list: $($T:ty => $field:ident),+ $(,)?) => {
+        $(impl Audited for $T {
+            fn resource_ids(&self) -> Vec<String> {
+                self.$field.iter().map(|r| r.id.clone()).collect()
+            }
+        })+
+    };
 }
 
 audited!(none: (), WatchSpec, pb::Statistics, pb::ExchangeSummary, pb::ListTokensResponse,
@@ -734,65 +787,8 @@ audited!(id: pb::Category, pb::Exchange, pb::Person, pb::Token, pb::GetCategoryR
     pb::DeleteCategoryRequest, pb::DeleteExchangeRequest, pb::DeletePersonRequest,
     pb::RevokeTokenRequest);
 
-impl Audited for pb::UpdateCategoryRequest {
-    fn resource_ids(&self) -> Vec<String> {
-        vec![
-            self.category
-                .as_ref()
-                .map(|c| c.id.trim().to_owned())
-                .unwrap_or_default(),
-        ]
-    }
-}
-
-impl Audited for pb::UpdateExchangeRequest {
-    fn resource_ids(&self) -> Vec<String> {
-        vec![
-            self.exchange
-                .as_ref()
-                .map(|x| x.id.trim().to_owned())
-                .unwrap_or_default(),
-        ]
-    }
-}
-
-impl Audited for pb::UpdatePersonRequest {
-    fn resource_ids(&self) -> Vec<String> {
-        vec![
-            self.person
-                .as_ref()
-                .map(|p| p.id.trim().to_owned())
-                .unwrap_or_default(),
-        ]
-    }
-}
-
-impl Audited for pb::ListCategoriesResponse {
-    fn resource_ids(&self) -> Vec<String> {
-        self.categories.iter().map(|c| c.id.clone()).collect()
-    }
-}
-
-impl Audited for pb::ListExchangesResponse {
-    fn resource_ids(&self) -> Vec<String> {
-        self.exchanges.iter().map(|x| x.id.clone()).collect()
-    }
-}
-
-impl Audited for pb::ListPersonsResponse {
-    fn resource_ids(&self) -> Vec<String> {
-        self.persons.iter().map(|p| p.id.clone()).collect()
-    }
-}
-
-impl Audited for pb::BatchCreatePersonsResponse {
-    fn resource_ids(&self) -> Vec<String> {
-        self.persons.iter().map(|p| p.id.clone()).collect()
-    }
-}
-
-impl Audited for pb::CreateTokenResponse {
-    fn resource_ids(&self) -> Vec<String> {
-        self.token.iter().map(|t| t.id.clone()).collect()
-    }
-}
+audited!(update: pb::UpdateCategoryRequest => category, pb::UpdateExchangeRequest => exchange,
+    pb::UpdatePersonRequest => person);
+audited!(list: pb::ListCategoriesResponse => categories, pb::ListExchangesResponse => exchanges,
+    pb::ListPersonsResponse => persons, pb::BatchCreatePersonsResponse => persons,
+    pb::CreateTokenResponse => token);

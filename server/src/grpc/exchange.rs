@@ -3,8 +3,8 @@
 use homecoming_proto::v1::{self as pb, exchange_service_server::ExchangeService};
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, check, convert, etag, list_query, mask_paths, required, structural, validated};
-use crate::domain::{Violations, parse_id, parse_request_id};
+use super::{Rpc, convert, create_input, etag, list_query, update_input};
+use crate::domain::parse_id;
 
 pub struct ExchangeApi {
     rpc: Rpc,
@@ -24,27 +24,8 @@ impl ExchangeService for ExchangeApi {
     ) -> Result<Response<pb::Exchange>, Status> {
         self.rpc
             .serve(request, |cx, r| async move {
-                let pb::CreateExchangeRequest {
-                    exchange,
-                    request_id,
-                } = r;
-                let mut v = Violations::new();
-                let request_id =
-                    check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-                let fields = check(
-                    &mut v,
-                    required("exchange", exchange).and_then(|r| {
-                        let (incoming, v) = convert::exchange_in(r);
-                        validated(
-                            v,
-                            incoming
-                                .fields
-                                .validate()
-                                .map_err(|e| e.prefixed("exchange")),
-                        )
-                    }),
-                );
-                let fields = v.finish(fields)?.unwrap_or_default();
+                let (fields, request_id) =
+                    create_input(&r.request_id, "exchange", r.exchange, convert::new_exchange)?;
                 let created = cx.store.create_exchange(fields, request_id).await?;
                 Ok(convert::exchange_out(created))
             })
@@ -94,21 +75,10 @@ impl ExchangeService for ExchangeApi {
     ) -> Result<Response<pb::Exchange>, Status> {
         self.rpc
             .serve(request, |cx, r| async move {
-                let pb::UpdateExchangeRequest {
-                    exchange,
-                    update_mask,
-                } = r;
-                let (incoming, v) = convert::exchange_in(required("exchange", exchange)?);
-                structural(v)?;
-                let id = parse_id("exchange.id", &incoming.id)?;
+                let u = update_input("exchange", r.exchange, convert::exchange_in, r.update_mask)?;
                 let updated = cx
                     .store
-                    .update_exchange(
-                        &id,
-                        etag(&incoming.etag),
-                        &incoming.fields,
-                        &mask_paths(update_mask),
-                    )
+                    .update_exchange(&u.id, u.etag.as_deref(), &u.fields, &u.paths)
                     .await?;
                 Ok(convert::exchange_out(updated))
             })

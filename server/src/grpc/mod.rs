@@ -30,6 +30,7 @@ use crate::{
     domain::{
         Error, Violations,
         access::{Call, Caller},
+        parse_id, parse_request_id,
     },
     store::{ListQuery, Store},
 };
@@ -175,10 +176,44 @@ fn validated<T>(structural: Violations, result: Result<T, Error>) -> Result<T, E
     Err(Error::InvalidArgument(list))
 }
 
-/// Structural violations of an update's resource fail it at once; the rules are checked by the
-/// store after the mask is applied.
-fn structural(v: Violations) -> Result<(), Error> {
-    v.finish(())
+/// A create's input: the request id and the validated resource, every bad field of both
+/// reported at once. `validate` converts and validates the resource message.
+fn create_input<P, F: Default>(
+    request_id: &str,
+    field: &str,
+    message: Option<P>,
+    validate: impl FnOnce(P) -> Result<F, Error>,
+) -> Result<(F, Option<String>), Error> {
+    let mut v = Violations::new();
+    let request_id = check(&mut v, parse_request_id("request_id", request_id)).flatten();
+    let fields = check(&mut v, required(field, message).and_then(validate));
+    Ok((v.finish(fields)?.unwrap_or_default(), request_id))
+}
+
+/// An update's input: the target, its etag, the incoming fields and the mask paths.
+/// Structural violations of the resource fail it at once; the rules are checked by the store
+/// after the mask is applied.
+struct UpdateInput<F> {
+    id: String,
+    etag: Option<String>,
+    fields: F,
+    paths: Vec<String>,
+}
+
+fn update_input<P, F>(
+    field: &str,
+    message: Option<P>,
+    convert: impl FnOnce(P) -> (convert::Incoming<F>, Violations),
+    mask: Option<FieldMask>,
+) -> Result<UpdateInput<F>, Error> {
+    let (incoming, v) = convert(required(field, message)?);
+    v.finish(())?;
+    Ok(UpdateInput {
+        id: parse_id(&format!("{field}.id"), &incoming.id)?,
+        etag: etag(&incoming.etag).map(str::to_owned),
+        fields: incoming.fields,
+        paths: mask_paths(mask),
+    })
 }
 
 /// Runs `f`, folding its INVALID_ARGUMENT into `v`.

@@ -4,7 +4,7 @@ use chrono::Utc;
 use homecoming_proto::v1::{self as pb, person_service_server::PersonService};
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, check, convert, etag, list_query, mask_paths, required, structural, validated};
+use super::{Rpc, check, convert, create_input, etag, list_query, required, update_input};
 use crate::{
     domain::{
         Error, PersonFields, Violations, WireEnum, access::Caller, filter, order, parse_id,
@@ -54,20 +54,6 @@ fn check_visible(caller: &Caller, filter: &str, order_by: &str) -> Result<(), Er
     caller.check_fields_visible("order_by", in_order.iter().map(String::as_str))
 }
 
-/// Converts and validates one person of a create; violations are named under `prefix`.
-fn new_person(person: Option<pb::Person>, prefix: &str) -> Result<PersonFields, Error> {
-    let today = Utc::now().date_naive();
-    let p = required(prefix, person)?;
-    let (incoming, v) = convert::person_in(p, prefix);
-    validated(
-        v,
-        incoming
-            .fields
-            .validate(today)
-            .map_err(|e| e.prefixed(prefix)),
-    )
-}
-
 #[tonic::async_trait]
 impl PersonService for PersonApi {
     async fn create_person(
@@ -76,12 +62,9 @@ impl PersonService for PersonApi {
     ) -> Result<Response<pb::Person>, Status> {
         self.rpc
             .serve(request, |cx, r| async move {
-                let pb::CreatePersonRequest { person, request_id } = r;
-                let mut v = Violations::new();
-                let request_id =
-                    check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-                let fields = check(&mut v, new_person(person, "person"));
-                let fields = v.finish(fields)?.unwrap_or_default();
+                let (fields, request_id) = create_input(&r.request_id, "person", r.person, |p| {
+                    convert::new_person(p, "person", Utc::now().date_naive())
+                })?;
                 check_may_restrict(cx.caller(), &fields, "person.restricted")?;
                 let mut created = cx
                     .store
@@ -130,7 +113,10 @@ impl PersonService for PersonApi {
                         request_id: _,
                     } = r;
                     let prefix = format!("requests[{i}].person");
-                    if let Some(f) = check(&mut v, new_person(person, &prefix)) {
+                    let today = Utc::now().date_naive();
+                    let f = required(&prefix, person)
+                        .and_then(|p| convert::new_person(p, &prefix, today));
+                    if let Some(f) = check(&mut v, f) {
                         batch.push(f);
                     }
                 }
@@ -206,21 +192,19 @@ impl PersonService for PersonApi {
     ) -> Result<Response<pb::Person>, Status> {
         self.rpc
             .serve(request, |cx, r| async move {
-                let pb::UpdatePersonRequest {
-                    person,
-                    update_mask,
-                } = r;
-                let (incoming, v) = convert::person_in(required("person", person)?, "person");
-                structural(v)?;
-                let id = parse_id("person.id", &incoming.id)?;
-                let paths = mask_paths(update_mask);
+                let u = update_input(
+                    "person",
+                    r.person,
+                    |p| convert::person_in(p, "person"),
+                    r.update_mask,
+                )?;
                 // An empty mask writes the populated fields, `*` all of them.
-                if paths.is_empty() || paths.iter().any(|p| p == "restricted" || p == "*") {
-                    check_may_restrict(cx.caller(), &incoming.fields, "person.restricted")?;
+                if u.paths.is_empty() || u.paths.iter().any(|p| p == "restricted" || p == "*") {
+                    check_may_restrict(cx.caller(), &u.fields, "person.restricted")?;
                 }
                 let updated = cx
                     .store
-                    .update_person(&id, etag(&incoming.etag), &incoming.fields, &paths)
+                    .update_person(&u.id, u.etag.as_deref(), &u.fields, &u.paths)
                     .await?;
                 Ok(convert::person_out(cx.caller().redact(updated)))
             })

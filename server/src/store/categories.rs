@@ -24,14 +24,9 @@ impl Store {
         fields: CategoryFields,
         request_id: Option<String>,
     ) -> Result<Category, Error> {
-        let key = match request_id {
-            Some(id) => Some(IdempotencyKey::new(
-                "CreateCategory",
-                id,
-                &record::request_json(&fields)?,
-            )),
-            None => None,
-        };
+        let key = IdempotencyKey::of("CreateCategory", request_id, || {
+            record::request_json(&fields)
+        })?;
         let mut w = self.begin_write().await?;
         if let Some(key) = &key
             && let Some(done) = w.recall::<Category>(key).await?

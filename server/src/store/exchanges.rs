@@ -29,14 +29,9 @@ impl Store {
         fields: ExchangeFields,
         request_id: Option<String>,
     ) -> Result<Exchange, Error> {
-        let key = match request_id {
-            Some(id) => Some(IdempotencyKey::new(
-                "CreateExchange",
-                id,
-                &record::request_json(&fields)?,
-            )),
-            None => None,
-        };
+        let key = IdempotencyKey::of("CreateExchange", request_id, || {
+            record::request_json(&fields)
+        })?;
         let mut w = self.begin_write().await?;
         if let Some(key) = &key
             && let Some(done) = w.recall::<Exchange>(key).await?

@@ -61,14 +61,9 @@ impl Store {
         request_id: Option<String>,
         shape: CreateShape,
     ) -> Result<Vec<Person>, Error> {
-        let key = match request_id {
-            Some(id) => Some(IdempotencyKey::new(
-                shape.method(),
-                id,
-                &record::request_list_json(&batch)?,
-            )),
-            None => None,
-        };
+        let key = IdempotencyKey::of(shape.method(), request_id, || {
+            record::request_list_json(&batch)
+        })?;
         let mut w = self.begin_write().await?;
         if let Some(key) = &key
             && let Some(done) = w.recall::<Vec<Person>>(key).await?

@@ -319,6 +319,18 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
+    /// The key of a call that carries a request id (`None` without one); `request_json` gives
+    /// the validated input's canonical form, computed only when there is an id.
+    pub fn of(
+        method: &'static str,
+        request_id: Option<String>,
+        request_json: impl FnOnce() -> Result<String, Error>,
+    ) -> Result<Option<Self>, Error> {
+        request_id
+            .map(|id| Ok(Self::new(method, id, &request_json()?)))
+            .transpose()
+    }
+
     /// `request_json` is the validated input's canonical form (`record::request_json`); it is
     /// hashed, so the same id with another input is detected.
     pub fn new(method: &'static str, request_id: String, request_json: &str) -> Self {

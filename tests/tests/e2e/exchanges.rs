@@ -9,16 +9,7 @@ backend_tests!(
 
 async fn exchanges_keep_every_field(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.client
-        .categories()
-        .create(category("under-25"))
-        .await
-        .unwrap();
-    app.client
-        .categories()
-        .create(category("wounded-seriously-ill"))
-        .await
-        .unwrap();
+    app.categories(&["under-25", "wounded-seriously-ill"]).await;
     let x = proto::Exchange {
         title: "Stage 1 of exchange 66".into(),
         exchange_date: Some(date(2025, 7, 4)),

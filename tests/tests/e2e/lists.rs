@@ -15,16 +15,7 @@ backend_tests!(
 
 /// A small synthetic roster: 24 persons over two exchanges and two categories.
 async fn roster(app: &TestApp) -> (Vec<proto::Person>, proto::Exchange, proto::Exchange) {
-    app.client
-        .categories()
-        .create(category("under-25"))
-        .await
-        .unwrap();
-    app.client
-        .categories()
-        .create(category("civilian"))
-        .await
-        .unwrap();
+    app.categories(&["under-25", "civilian"]).await;
     let a = app
         .client
         .exchanges()

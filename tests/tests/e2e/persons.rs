@@ -10,11 +10,7 @@ backend_tests!(
 
 async fn persons_keep_every_field_and_derive_age_and_days(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.client
-        .categories()
-        .create(category("under-25"))
-        .await
-        .unwrap();
+    app.categories(&["under-25"]).await;
     let x = app
         .client
         .exchanges()
