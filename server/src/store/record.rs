@@ -98,9 +98,10 @@ pub fn decode(ty: ResourceType, json: &str) -> Result<Resource, Error> {
 }
 
 /// The canonical JSON of validated input (what a request id's hash is taken of): the fields
-/// object of a record.
+/// object of a record without its unset fields, so that adding a field to a resource does not
+/// change the hash of a request that does not set it (a retry across an upgrade still matches).
 pub fn request_json<T: Declared>(fields: &T) -> Result<String, Error> {
-    to_string(&Fields(T::SCHEMA, fields))
+    to_string(&Fields::set_only(T::SCHEMA, fields))
 }
 
 /// As [`request_json`], for a list of inputs (a JSON array).
@@ -110,7 +111,7 @@ pub fn request_list_json<T: Declared>(fields: &[T]) -> Result<String, Error> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let mut seq = s.serialize_seq(Some(self.0.len()))?;
             for f in self.0 {
-                seq.serialize_element(&Fields(T::SCHEMA, f))?;
+                seq.serialize_element(&Fields::set_only(T::SCHEMA, f))?;
             }
             seq.end()
         }
@@ -141,8 +142,8 @@ struct Record<'a>(Ref<'a>);
 impl Serialize for Record<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Ref::Category(c) => Plain(&c.meta, Fields(&CATEGORY, &c.fields)).serialize(s),
-            Ref::Exchange(x) => Plain(&x.meta, Fields(&EXCHANGE, &x.fields)).serialize(s),
+            Ref::Category(c) => Plain(&c.meta, Fields::all(&CATEGORY, &c.fields)).serialize(s),
+            Ref::Exchange(x) => Plain(&x.meta, Fields::all(&EXCHANGE, &x.fields)).serialize(s),
             Ref::Person(p) => PersonRecord(p).serialize(s),
         }
     }
@@ -169,7 +170,7 @@ impl Serialize for PersonRecord<'_> {
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("v", &VERSION)?;
         map.serialize_entry("meta", &MetaOf(&p.meta))?;
-        map.serialize_entry("fields", &Fields(&PERSON, &p.fields))?;
+        map.serialize_entry("fields", &Fields::all(&PERSON, &p.fields))?;
         map.serialize_entry("derived", &DerivedOf(&p.derived))?;
         map.end()
     }
@@ -200,19 +201,46 @@ impl Serialize for DerivedOf<'_> {
     }
 }
 
-/// The fields object: every declared field in declaration order, a dotted name nested in its
-/// group's object (members of a group are declared together).
-struct Fields<'a, T: 'static>(&'static Schema<T>, &'a T);
+/// The fields object: every declared field in declaration order (or only the set ones), a
+/// dotted name nested in its group's object (members of a group are declared together).
+struct Fields<'a, T: 'static> {
+    schema: &'static Schema<T>,
+    fields: &'a T,
+    set_only: bool,
+}
+
+impl<'a, T> Fields<'a, T> {
+    fn all(schema: &'static Schema<T>, fields: &'a T) -> Self {
+        Fields {
+            schema,
+            fields,
+            set_only: false,
+        }
+    }
+
+    fn set_only(schema: &'static Schema<T>, fields: &'a T) -> Self {
+        Fields {
+            schema,
+            fields,
+            set_only: true,
+        }
+    }
+}
 
 impl<T> Serialize for Fields<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let stored: Vec<&Field<T>> = self.0.fields.iter().filter(|f| f.is_stored()).collect();
+        let stored: Vec<&Field<T>> = self
+            .schema
+            .fields
+            .iter()
+            .filter(|f| f.is_stored() && (!self.set_only || f.populated(self.fields)))
+            .collect();
         let mut map = s.serialize_map(None)?;
         let mut i = 0;
         while i < stored.len() {
             match stored[i].name.split_once('.') {
                 None => {
-                    map.serialize_entry(stored[i].name, &FieldValue(stored[i], self.1))?;
+                    map.serialize_entry(stored[i].name, &FieldValue(stored[i], self.fields))?;
                     i += 1;
                 }
                 Some((group, _)) => {
@@ -222,7 +250,8 @@ impl<T> Serialize for Fields<'_, T> {
                     {
                         i += 1;
                     }
-                    map.serialize_entry(group, &Group(&stored[start..i], group.len() + 1, self.1))?;
+                    let members = &stored[start..i];
+                    map.serialize_entry(group, &Group(members, group.len() + 1, self.fields))?;
                 }
             }
         }
@@ -470,15 +499,20 @@ mod tests {
     }
 
     #[test]
-    fn request_hashes_are_taken_of_the_old_form_in_field_order() {
+    fn request_hashes_leave_out_unset_fields_and_keep_field_order() {
         let p = person();
-        let start = PERSON_BEFORE_VERSIONS.find(r#""fields":"#).unwrap_or(0) + 9;
-        let end = PERSON_BEFORE_VERSIONS.find(r#","derived""#).unwrap_or(0);
-        let old = &PERSON_BEFORE_VERSIONS[start..end];
-        assert_eq!(request_json(&p.fields).unwrap_or_default(), old);
+        let json = request_json(&p.fields).unwrap_or_default();
+        assert!(json.starts_with(r#"{"kind":"MILITARY","family_name":"Вигаданенко""#), "{json}");
+        assert!(!json.contains("patronymic"), "unset fields are left out: {json}");
+        assert!(
+            json.contains(r#""aftercare":{"medical_examination":"IN_PROGRESS","rehabilitation":"NOT_STARTED"}"#),
+            "{json}"
+        );
+        let unset = PersonFields::default();
+        assert_eq!(request_json(&unset).unwrap_or_default(), "{}");
         assert_eq!(
             request_list_json(std::slice::from_ref(&p.fields)).unwrap_or_default(),
-            format!("[{old}]")
+            format!("[{json}]")
         );
     }
 
