@@ -297,8 +297,7 @@ fn roster(exchange_id: &str) -> Vec<PersonFields> {
                     payments: CareStatus::NotStarted,
                 },
                 notes: "Synthetic demo record.".into(),
-                place_of_birth: String::new(),
-                restricted: false,
+                ..Default::default()
             }
         })
         .collect()
