@@ -26,6 +26,8 @@ pub struct PersonFields {
     pub family_name: String,
     pub given_name: String,
     pub patronymic: String,
+    /// The father's first name (GC III Art. 122).
+    pub father_name: String,
     pub date_of_birth: Option<NaiveDate>,
     pub place_of_birth: String,
     pub sex: Sex,
@@ -94,6 +96,7 @@ impl PersonFields {
             false,
         );
         for (field, value) in [
+            ("father_name", &mut self.father_name),
             ("place_of_birth", &mut self.place_of_birth),
             ("citizenship", &mut self.citizenship),
             ("rank", &mut self.rank),
@@ -168,6 +171,7 @@ pub const PERSON: Schema<PersonFields> = Schema {
         Field::new("family_name", access!(Text, PersonFields, family_name)),
         Field::new("given_name", access!(Text, PersonFields, given_name)),
         Field::new("patronymic", access!(Text, PersonFields, patronymic)),
+        Field::new("father_name", access!(Text, PersonFields, father_name)).unfiltered(),
         Field::new("date_of_birth", access!(Date, PersonFields, date_of_birth)).sensitive(),
         Field::new(
             "place_of_birth",

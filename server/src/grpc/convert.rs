@@ -276,6 +276,7 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         age_at_return: _,
         days_in_captivity: _,
         restricted,
+        father_name,
     } = p;
     let mut v = Violations::new();
     let f = |name: &str| format!("{prefix}.{name}");
@@ -294,6 +295,7 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         family_name,
         given_name,
         patronymic,
+        father_name,
         date_of_birth: date_in(&mut v, &f("date_of_birth"), date_of_birth),
         place_of_birth,
         sex: enum_in(&mut v, &f("sex"), sex),
@@ -331,6 +333,7 @@ pub fn person_out(p: Person) -> pb::Person {
         family_name,
         given_name,
         patronymic,
+        father_name,
         date_of_birth,
         place_of_birth,
         sex,
@@ -383,6 +386,7 @@ pub fn person_out(p: Person) -> pb::Person {
         age_at_return: p.derived.age_at_return,
         days_in_captivity: p.derived.days_in_captivity,
         restricted,
+        father_name,
     }
 }
 

@@ -6,6 +6,7 @@ backend_tests!(
     derived_figures_follow_the_exchange_date,
     batch_create_is_atomic_and_ordered,
     aftercare_steps_update_one_at_a_time,
+    the_fathers_name_is_kept_updated_and_checked,
 );
 
 async fn persons_keep_every_field_and_derive_age_and_days(backend: Backend) {
@@ -242,4 +243,47 @@ async fn aftercare_steps_update_one_at_a_time(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(err.field_violations()[0].field, "person.family_name");
+}
+
+async fn the_fathers_name_is_kept_updated_and_checked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let persons = app.client.persons();
+    let created = persons
+        .create(proto::Person {
+            father_name: "  Вигадан ".into(),
+            ..person("Вигаданенко", "Остап")
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.father_name, "Вигадан", "trimmed");
+    assert_eq!(
+        persons.get(&created.id).await.unwrap().father_name,
+        "Вигадан"
+    );
+    let updated = persons
+        .update(
+            proto::Person {
+                id: created.id.clone(),
+                father_name: "Вигаданій".into(),
+                ..Default::default()
+            },
+            &["father_name"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.father_name, "Вигаданій");
+    assert_eq!(updated.family_name, "Вигаданенко");
+    let err = persons
+        .create(proto::Person {
+            father_name: "Ш".repeat(201),
+            ..person("Вигаданенко", "Тарас")
+        })
+        .await
+        .unwrap_err();
+    let fields: Vec<_> = err
+        .field_violations()
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(fields, ["person.father_name"]);
 }

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_initial;
 mod m20261125_000002_person_name_keys;
 mod m20261125_000003_access_audit;
+mod m20261201_000004_person_father_name;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_person_name_keys::Migration),
             Box::new(m20261125_000003_access_audit::Migration),
+            Box::new(m20261201_000004_person_father_name::Migration),
         ]
     }
 }
