@@ -1,6 +1,5 @@
 //! Categories: stable codes under which persons were prioritised.
 
-use serde::{Deserialize, Serialize};
 
 use super::{
     CategoryKind, Error, Meta, Violations,
@@ -11,7 +10,7 @@ use crate::{access, enum_access};
 
 /// A category code: `^[a-z0-9][a-z0-9-]{0,62}$`. Codes are how exchanges and persons refer to
 /// categories, so they never change once created.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Code(String);
 
 impl Code {
@@ -44,7 +43,8 @@ impl Code {
 }
 
 /// What a client can write about a category.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct CategoryFields {
     pub code: String,
     pub title: String,
@@ -53,7 +53,7 @@ pub struct CategoryFields {
 }
 
 /// A stored category.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {
     pub meta: Meta,
     pub fields: CategoryFields,

@@ -2,7 +2,6 @@
 //! lookup, and names are the proto names without their prefix (`RETURNED` for
 //! `PERSON_STATUS_RETURNED`); filters accept either spelling.
 
-use serde::{Deserialize, Serialize};
 
 /// What every registry enum can do.
 pub trait WireEnum: Sized + Copy + 'static {
@@ -54,8 +53,9 @@ pub trait WireEnum: Sized + Copy + 'static {
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident, $prefix:literal { $($variant:ident = $code:literal => $short:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        #[cfg_attr(test, derive(serde::Serialize))]
+        #[cfg_attr(test, serde(rename_all = "SCREAMING_SNAKE_CASE"))]
         pub enum $name {
             #[default]
             Unspecified,

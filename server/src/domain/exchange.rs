@@ -1,7 +1,6 @@
 //! Exchanges: one event, or one stage of a numbered exchange, in which people came home.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use super::{
     Code, Error, ExchangeStatus, Meta, Violations,
@@ -11,7 +10,8 @@ use super::{
 use crate::{access, enum_access};
 
 /// What a client can write about an exchange.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct ExchangeFields {
     pub title: String,
     pub exchange_date: Option<NaiveDate>,
@@ -30,7 +30,7 @@ pub struct ExchangeFields {
 }
 
 /// A stored exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
     pub meta: Meta,
     pub fields: ExchangeFields,

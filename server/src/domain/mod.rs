@@ -18,7 +18,6 @@ pub mod exchange;
 pub mod person;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 pub use category::{CATEGORY, Category, CategoryFields, Code};
 pub use enums::{
@@ -30,7 +29,7 @@ pub use exchange::{EXCHANGE, Exchange, ExchangeFields};
 pub use person::{Aftercare, Derived, PERSON, Person, PersonFields};
 
 /// Fields every stored resource has; all are output only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
     /// UUIDv7 text, assigned by the server.
     pub id: String,
@@ -53,8 +52,7 @@ pub fn etag_of(revision: i64) -> String {
 }
 
 /// Resource kinds, as named in the change log, page tokens and error details.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceType {
     Category,
     Exchange,
@@ -81,8 +79,7 @@ impl ResourceType {
 }
 
 /// What a change did to a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Created,
     Updated,

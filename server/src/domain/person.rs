@@ -1,7 +1,6 @@
 //! Persons: defenders and civilians held or returned, and the figures derived from their dates.
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use super::{
     CareStatus, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex, Violations,
@@ -12,7 +11,8 @@ use super::{
 use crate::{access, enum_access};
 
 /// After return: each step's progress.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct Aftercare {
     pub medical_examination: CareStatus,
     pub rehabilitation: CareStatus,
@@ -20,7 +20,8 @@ pub struct Aftercare {
 }
 
 /// What a client can write about a person.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub struct PersonFields {
     pub kind: PersonKind,
     pub family_name: String,
@@ -47,19 +48,18 @@ pub struct PersonFields {
     pub aftercare: Aftercare,
     pub notes: String,
     /// Withheld: only admins see the person at all (Geneva Convention IV Art. 137).
-    #[serde(default)]
     pub restricted: bool,
 }
 
 /// Figures derived from the dates, never stored by hand.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Derived {
     pub age_at_return: Option<i32>,
     pub days_in_captivity: Option<i32>,
 }
 
 /// A stored person, with the figures derived at read time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub meta: Meta,
     pub fields: PersonFields,
