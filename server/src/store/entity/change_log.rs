@@ -11,7 +11,7 @@ pub struct Model {
     pub resource_id: String,
     /// CREATED, UPDATED or DELETED.
     pub operation: String,
-    /// JSON of the domain resource after the change (before it, for deletions).
+    /// The resource's versioned record (`store::record`) after the change (before it, for deletions).
     pub snapshot: String,
     /// JSON of the resource before an update; NULL otherwise.
     pub previous: Option<String>,
