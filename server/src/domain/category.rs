@@ -1,6 +1,5 @@
 //! Categories: stable codes under which persons were prioritised.
 
-
 use super::{
     CategoryKind, Error, Meta, Violations,
     schema::{Declared, Field, Schema},

@@ -2,7 +2,6 @@
 //! lookup, and names are the proto names without their prefix (`RETURNED` for
 //! `PERSON_STATUS_RETURNED`); filters accept either spelling.
 
-
 /// What every registry enum can do.
 pub trait WireEnum: Sized + Copy + 'static {
     /// The proto enum's prefix, e.g. `PERSON_STATUS_`.

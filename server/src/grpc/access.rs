@@ -6,7 +6,7 @@ use chrono::Utc;
 use homecoming_proto::v1::{self as pb, access_service_server::AccessService};
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, auth::Authenticator, convert, list_query, required};
+use super::{Rpc, convert, list_query, required, tokens::Authenticator};
 use crate::domain::Error;
 
 pub struct AccessApi {

@@ -13,11 +13,9 @@
 //! - Refused calls are audited (with their code) like every other call.
 
 use std::{
-    collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::Arc,
     task::{Context, Poll},
-    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -29,13 +27,10 @@ use tonic::{
 use tower::{Layer, Service};
 
 use super::status::code_name;
-use crate::{
-    audit::AuditLog,
-    domain::{
-        Error, Role, WireEnum,
-        access::{Call, Caller, Token, secret_hash},
-    },
-    store::Store,
+pub use super::tokens::Authenticator;
+use crate::domain::{
+    Error, Role,
+    access::{Call, Caller},
 };
 
 /// Methods anyone may call, without a token (standard practice for health and reflection).
@@ -76,108 +71,6 @@ pub fn call<T>(request: &Request<T>) -> Result<Arc<Call>, Status> {
                 "request reached a handler unauthenticated".into(),
             ))
         })
-}
-
-/// Resolves bearer secrets to callers, with a short-lived cache.
-pub struct Authenticator {
-    store: Store,
-    audit: AuditLog,
-    ttl: Duration,
-    cache: Mutex<HashMap<String, (Token, Instant)>>,
-}
-
-impl Authenticator {
-    pub fn new(store: Store, audit: AuditLog, ttl: Duration) -> Arc<Authenticator> {
-        Arc::new(Authenticator {
-            store,
-            audit,
-            ttl,
-            cache: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// Drops a token from the cache (after it was revoked here).
-    pub fn forget(&self, token_id: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.retain(|_, (t, _)| t.id != token_id);
-        }
-    }
-
-    async fn token(&self, hash: &str) -> Result<Option<Token>, Error> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some((token, at)) = cache.get(hash)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(Some(token.clone()));
-        }
-        let found = self.store.token_by_hash(hash).await?;
-        if let (Some(token), Ok(mut cache)) = (&found, self.cache.lock()) {
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(hash.to_owned(), (token.clone(), Instant::now()));
-        }
-        Ok(found)
-    }
-
-    /// The caller the request's token makes, allowed to call `method`.
-    async fn authorize(
-        &self,
-        authorization: Option<&str>,
-        required: Role,
-    ) -> Result<Caller, (Error, Option<Caller>)> {
-        let secret = bearer(authorization).map_err(|e| (e, None))?;
-        let token = self
-            .token(&secret_hash(secret))
-            .await
-            .map_err(|e| (e, None))?
-            .ok_or_else(|| {
-                (
-                    Error::Unauthenticated {
-                        reason: "TOKEN_INVALID",
-                        message: "the bearer token is not valid".into(),
-                    },
-                    None,
-                )
-            })?;
-        let caller = token.caller_at(Utc::now()).map_err(|e| {
-            let c = Caller {
-                token_id: token.id.clone(),
-                token_name: token.name.clone(),
-                role: token.role,
-            };
-            (e, Some(c))
-        })?;
-        if !caller.role.includes(required) {
-            let message = format!(
-                "role {} may not call this method; it requires {}",
-                caller.role.name(),
-                required.name()
-            );
-            return Err((
-                Error::PermissionDenied {
-                    field: None,
-                    message,
-                },
-                Some(caller),
-            ));
-        }
-        Ok(caller)
-    }
-}
-
-fn bearer(authorization: Option<&str>) -> Result<&str, Error> {
-    let missing = || Error::Unauthenticated {
-        reason: "TOKEN_MISSING",
-        message: "this method needs `authorization: Bearer <token>` metadata".into(),
-    };
-    let value = authorization.ok_or_else(missing)?.trim();
-    let (scheme, secret) = value.split_once(' ').ok_or_else(missing)?;
-    let secret = secret.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || secret.is_empty() {
-        return Err(missing());
-    }
-    Ok(secret)
 }
 
 /// The peer's address, with or without TLS.

@@ -17,6 +17,7 @@ pub mod person;
 pub mod registry;
 pub mod services;
 pub mod status;
+pub mod tokens;
 pub mod watch;
 
 use std::sync::Arc;

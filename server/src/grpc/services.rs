@@ -15,8 +15,8 @@ use homecoming_proto::v1::{
 use tonic::service::Routes;
 
 use super::{
-    Rpc, access::AccessApi, audit::AuditApi, auth::Authenticator, category::CategoryApi,
-    exchange::ExchangeApi, person::PersonApi, registry::RegistryApi, watch::WatchApi,
+    Rpc, access::AccessApi, audit::AuditApi, category::CategoryApi, exchange::ExchangeApi,
+    person::PersonApi, registry::RegistryApi, tokens::Authenticator, watch::WatchApi,
 };
 use crate::{domain::Role, watch::Hub};
 
