@@ -2,10 +2,9 @@
 
 use super::{
     CategoryKind, Error, Meta, Violations,
-    schema::{Declared, Field, Schema},
+    schema::{Declared, Field, Schema, access, enum_access},
     text,
 };
-use crate::{access, enum_access};
 
 /// A category code: `^[a-z0-9][a-z0-9-]{0,62}$`. Codes are how exchanges and persons refer to
 /// categories, so they never change once created.

@@ -4,10 +4,9 @@ use chrono::NaiveDate;
 
 use super::{
     Code, Error, ExchangeStatus, Meta, Violations,
-    schema::{Declared, Field, Schema},
+    schema::{Declared, Field, Schema, access, enum_access},
     text,
 };
-use crate::{access, enum_access};
 
 /// What a client can write about an exchange.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

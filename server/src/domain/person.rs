@@ -5,10 +5,9 @@ use chrono::{Datelike, NaiveDate};
 use super::{
     CareStatus, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex, Violations,
     exchange,
-    schema::{Access, Declared, Field, Schema},
+    schema::{Access, Declared, Field, Schema, access, enum_access},
     text, translit,
 };
-use crate::{access, enum_access};
 
 /// After return: each step's progress.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

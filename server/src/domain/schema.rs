@@ -63,7 +63,6 @@ pub enum Access<T: 'static> {
 }
 
 /// Declares an enum field's access: `enum_access!(PersonFields, PersonStatus, status)`.
-#[macro_export]
 macro_rules! enum_access {
     ($T:ty, $E:ty, $($path:ident).+) => {
         $crate::domain::schema::Access::Enum($crate::domain::schema::EnumAccess::<$T> {
@@ -83,12 +82,13 @@ macro_rules! enum_access {
 }
 
 /// Declares a field's access by the value's type: `access!(Text, PersonFields, family_name)`.
-#[macro_export]
 macro_rules! access {
     ($kind:ident, $T:ty, $($path:ident).+) => {
         $crate::domain::schema::Access::<$T>::$kind(|f| &f.$($path).+, |f| &mut f.$($path).+)
     };
 }
+
+pub(crate) use {access, enum_access};
 
 pub fn parse_enum<E: WireEnum>(s: &str) -> Option<i32> {
     E::parse_name(s).map(E::code)
