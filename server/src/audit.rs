@@ -1,12 +1,14 @@
-//! The audit trail's read side of writing: events of calls that did not write (reads, failures)
-//! go through a bounded queue to one task that appends them in batches — the batched backend of
-//! Kubernetes' audit log. Writes record their event in their own transaction instead (see
-//! `store::write`).
+//! The audit trail's writer for calls that did not write (reads, failures, refused calls).
+//! Writes record their event in their own transaction instead (see `store::write`).
 //!
-//! - An event waits at most [`MAX_DELAY`] (plus the time of one database write) before it is
-//!   written.
-//! - A full queue makes `record` wait: reads slow down, no event is dropped.
-//! - A failed batch is retried (with backoff) until it is written or the server stops.
+//! - [`AuditLog::record`] returns once the event is durable: a read's answer is sent only after
+//!   "who read this" is on disk. Events are grouped as writes are (no timer): the writer takes
+//!   every event waiting, commits them at once, answers each, and takes the next group, so a
+//!   read waits about one commit.
+//! - A batch that fails is split until the failing event is alone; that event is written in a
+//!   degraded form (its resource ids by size only) and the failure is logged. A batch is never
+//!   retried forever: a database that stays unreachable fails the events waiting (their reads
+//!   answer UNAVAILABLE) after a few bounded retries.
 //! - `close` writes what is queued and returns when it is written (graceful shutdown).
 
 use std::time::Duration;
@@ -16,16 +18,29 @@ use tokio::{
     task::JoinHandle,
 };
 
-use crate::{domain::access::AuditEvent, store::Store};
+use crate::{
+    domain::{Error, access::AuditEvent},
+    store::Store,
+};
 
-/// Longest an event waits in the queue before its batch is written.
-pub const MAX_DELAY: Duration = Duration::from_millis(50);
 /// Most events written in one transaction.
 const MAX_BATCH: usize = 1000;
+/// Waits before the retries of a batch the database could not take (then it fails).
+const RETRIES: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+    Duration::from_secs(1),
+];
 
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<AuditEvent>,
+    tx: mpsc::Sender<Pending>,
+}
+
+/// An event waiting to be written, and who waits for it.
+struct Pending {
+    event: AuditEvent,
+    done: oneshot::Sender<Result<(), Error>>,
 }
 
 /// The writer task; `close` stops it after it wrote what is queued.
@@ -35,7 +50,7 @@ pub struct AuditWriter {
 }
 
 impl AuditLog {
-    /// Starts the writer; `capacity` events may wait before `record` blocks.
+    /// Starts the writer; `capacity` events may wait before `record` waits to queue.
     pub fn start(store: Store, capacity: usize) -> (AuditLog, AuditWriter) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let (stop, stopped) = oneshot::channel();
@@ -43,18 +58,22 @@ impl AuditLog {
         (AuditLog { tx }, AuditWriter { task, stop })
     }
 
-    /// Queues an event; waits while the queue is full.
-    pub async fn record(&self, event: AuditEvent) {
-        if let Err(e) = self.tx.send(event).await {
+    /// Records an event; returns once it is committed (or why it could not be).
+    pub async fn record(&self, event: AuditEvent) -> Result<(), Error> {
+        let (done, written) = oneshot::channel();
+        if self.tx.send(Pending { event, done }).await.is_err() {
             // Only after close: the server is stopping and the writer is gone.
-            tracing::error!(event = ?e.0, "audit event after the audit log closed");
+            return Err(Error::ShuttingDown);
         }
+        written
+            .await
+            .map_err(|_| Error::Unavailable("the audit writer stopped".into()))?
     }
 }
 
 impl AuditWriter {
     /// Stops taking events, writes every event already queued, and returns when they are
-    /// written. Recording after this fails (and is logged).
+    /// written. Recording after this fails with UNAVAILABLE.
     pub async fn close(self) {
         let _ = self.stop.send(());
         if let Err(e) = self.task.await {
@@ -65,10 +84,10 @@ impl AuditWriter {
 
 async fn write_batches(
     store: Store,
-    mut rx: mpsc::Receiver<AuditEvent>,
+    mut rx: mpsc::Receiver<Pending>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut batch: Vec<AuditEvent> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     loop {
         if stopping {
@@ -86,30 +105,78 @@ async fn write_batches(
                 }
             }
         }
-        // Gather what arrives shortly after the first event, up to a batch.
-        let deadline = tokio::time::Instant::now() + MAX_DELAY;
-        while batch.len() < MAX_BATCH {
-            let room = MAX_BATCH - batch.len();
-            match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+        write(&store, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Writes a batch and answers its events; isolates an event the database refuses.
+async fn write(store: &Store, batch: Vec<Pending>) {
+    let mut work = vec![batch];
+    while let Some(batch) = work.pop() {
+        let events: Vec<AuditEvent> = batch.iter().map(|p| p.event.clone()).collect();
+        match append(store, &events).await {
+            Ok(()) => answer(batch, || Ok(())),
+            Err(e @ (Error::Unavailable(_) | Error::ShuttingDown)) => {
+                tracing::error!(error = %e, events = batch.len(), "audit events could not be written: the database is unreachable");
+                answer(batch, || Err(Error::Unavailable("the audit trail cannot be written".into())));
             }
-        }
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match store.append_audit_events(&batch).await {
-                Ok(()) => break,
-                Err(e) => {
-                    if stopping && backoff > Duration::from_secs(5) {
-                        tracing::error!(error = %e, lost = batch.len(), "audit events could not be written before shutdown");
-                        break;
-                    }
-                    tracing::warn!(error = %e, pending = batch.len(), "writing audit events failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+            Err(_) if batch.len() > 1 => {
+                let mut first = batch;
+                let second = first.split_off(first.len() / 2);
+                work.push(second);
+                work.push(first);
+            }
+            Err(e) => {
+                let degraded = degrade(&events[0]);
+                tracing::error!(error = %e, method = %degraded.method, "an audit event was refused; writing it without its resource ids");
+                let result = append(store, std::slice::from_ref(&degraded)).await;
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "the degraded audit event was refused too");
                 }
+                let written = result.is_ok();
+                answer(batch, || {
+                    if written {
+                        Ok(())
+                    } else {
+                        Err(Error::Internal("the audit event was refused".into()))
+                    }
+                });
             }
         }
-        batch.clear();
+    }
+}
+
+/// Appends events, retrying a few times while the database is unreachable.
+async fn append(store: &Store, events: &[AuditEvent]) -> Result<(), Error> {
+    let mut result = store.append_audit_events(events).await;
+    for wait in RETRIES {
+        match &result {
+            Err(Error::Unavailable(_)) => {
+                tokio::time::sleep(wait).await;
+                result = store.append_audit_events(events).await;
+            }
+            _ => break,
+        }
+    }
+    result
+}
+
+fn answer(batch: Vec<Pending>, result: impl Fn() -> Result<(), Error>) {
+    for p in batch {
+        let _ = p.done.send(result());
+    }
+}
+
+/// An event as it can always be stored: its resource ids by size only.
+fn degrade(e: &AuditEvent) -> AuditEvent {
+    AuditEvent {
+        resource_ids: e
+            .resource_ids
+            .iter()
+            .map(|id| format!("unrecordable id ({} bytes)", id.len()))
+            .collect(),
+        method: e.method.chars().filter(|c| !c.is_control()).collect(),
+        peer: e.peer.chars().filter(|c| !c.is_control()).collect(),
+        ..e.clone()
     }
 }

@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::{Error, PERSON, Person, Role, Violations, WireEnum};
 
+/// Longest method path an audit event keeps, in characters.
+const MAX_METHOD: usize = 200;
+
 /// Secrets start with this, so a leaked one is recognisable (secret scanners, logs).
 pub const SECRET_PREFIX: &str = "hc_";
 
@@ -33,6 +36,15 @@ impl Caller {
             token_id: String::new(),
             token_name: "system".into(),
             role: Role::Admin,
+        }
+    }
+
+    /// A caller no token identifies (refused and unknown calls are recorded under it).
+    pub fn anonymous() -> Caller {
+        Caller {
+            token_id: String::new(),
+            token_name: String::new(),
+            role: Role::Unspecified,
         }
     }
 
@@ -96,9 +108,15 @@ pub struct Call {
 
 impl Call {
     pub fn new(caller: Caller, method: impl Into<String>, peer: impl Into<String>) -> Arc<Call> {
+        let mut method: String = method.into();
+        // Unknown methods are recorded too: a path is kept to a readable length.
+        if let Some((at, _)) = method.char_indices().nth(MAX_METHOD) {
+            method.truncate(at);
+            method.push('…');
+        }
         Arc::new(Call {
             caller,
-            method: method.into(),
+            method,
             peer: peer.into(),
             audited: AtomicBool::new(false),
         })

@@ -17,9 +17,18 @@ impl fmt::Display for FieldViolation {
     }
 }
 
-/// Collects every violation of a request so that the client hears of all of them at once.
+/// Most violations one error lists; the rest are counted (a request cannot make the server
+/// build, or the client receive, an error larger than a few kilobytes per violation listed).
+pub const MAX_VIOLATIONS: usize = 100;
+
+/// Collects every violation of a request so that the client hears of all of them at once:
+/// each distinct one once, the first [`MAX_VIOLATIONS`] listed, the others counted.
 #[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
+pub struct Violations {
+    list: Vec<FieldViolation>,
+    seen: std::collections::HashSet<(String, String)>,
+    more: usize,
+}
 
 impl Violations {
     pub fn new() -> Self {
@@ -27,14 +36,18 @@ impl Violations {
     }
 
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
+        if self.list.len() >= MAX_VIOLATIONS {
+            self.more += 1;
+            return;
+        }
+        let (field, description) = (field.into(), description.into());
+        if self.seen.insert((field.clone(), description.clone())) {
+            self.list.push(FieldViolation { field, description });
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
     }
 
     /// Adds the violations of `result`'s error (if any), prefixing their fields.
@@ -54,16 +67,27 @@ impl Violations {
         }
     }
 
+    /// The violations, with a last entry counting those left out.
     pub fn into_vec(self) -> Vec<FieldViolation> {
-        self.0
+        let mut list = self.list;
+        if self.more > 0 {
+            list.push(FieldViolation {
+                field: "request".into(),
+                description: format!(
+                    "and {} more violations (only the first {MAX_VIOLATIONS} are listed)",
+                    self.more
+                ),
+            });
+        }
+        list
     }
 
     /// `Ok(value)` when nothing was added, else INVALID_ARGUMENT with every violation.
     pub fn finish<T>(self, value: T) -> Result<T, Error> {
-        if self.0.is_empty() {
+        if self.list.is_empty() {
             Ok(value)
         } else {
-            Err(Error::InvalidArgument(self.0))
+            Err(Error::InvalidArgument(self.into_vec()))
         }
     }
 }
@@ -165,5 +189,25 @@ impl Error {
             ),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_violations_are_listed_once_and_many_are_counted() {
+        let mut v = Violations::new();
+        for _ in 0..10 {
+            v.add("types[0]", "is repeated");
+        }
+        for i in 0..10_000 {
+            v.add(format!("codes[{i}]"), "is unknown");
+        }
+        let list = v.into_vec();
+        assert_eq!(list.len(), MAX_VIOLATIONS + 1);
+        assert_eq!(list[0].field, "types[0]");
+        assert!(list[MAX_VIOLATIONS].description.starts_with("and 9901 more"));
     }
 }

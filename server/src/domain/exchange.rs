@@ -78,10 +78,12 @@ impl ExchangeFields {
         );
         text::entries(&mut v, "mediators", &mut self.mediators, text::NAME_MAX);
         category_codes(&mut v, &mut self.category_codes);
-        text::entries(&mut v, "source_urls", &mut self.source_urls, text::URL_MAX);
-        for (i, url) in self.source_urls.iter().enumerate() {
-            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(' ') {
-                v.add(format!("source_urls[{i}]"), "must be an http(s) URL");
+        if text::entries(&mut v, "source_urls", &mut self.source_urls, text::URL_MAX) {
+            for (i, url) in self.source_urls.iter().enumerate() {
+                if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(' ')
+                {
+                    v.add(format!("source_urls[{i}]"), "must be an http(s) URL");
+                }
             }
         }
         text::long(&mut v, "notes", &mut self.notes);
@@ -92,7 +94,9 @@ impl ExchangeFields {
 /// Checks a list of category codes (syntax, count, duplicates). Whether they exist is the
 /// store's check.
 pub(crate) fn category_codes(v: &mut Violations, codes: &mut [String]) {
-    text::entries(v, "category_codes", codes, text::CODE_MAX);
+    if !text::entries(v, "category_codes", codes, text::CODE_MAX) {
+        return;
+    }
     for (i, c) in codes.iter().enumerate() {
         if c.is_empty() {
             continue;

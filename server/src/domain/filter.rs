@@ -284,6 +284,13 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                         }
                     }
                 }
+                if s.chars().any(char::is_control) {
+                    // No stored value holds one (and PostgreSQL refuses NUL in text).
+                    return Err(FilterError::at(
+                        pos,
+                        "strings must not contain control characters",
+                    ));
+                }
                 out.push(Token {
                     kind: Tok::Str(s),
                     pos,

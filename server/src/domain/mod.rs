@@ -10,7 +10,7 @@ pub mod matcher;
 pub mod order;
 pub mod schema;
 pub mod summary;
-mod text;
+pub mod text;
 pub mod translit;
 
 pub mod category;
@@ -24,7 +24,7 @@ pub use enums::{
     CareStatus, CategoryKind, ExchangeStatus, PersonKind, PersonStatus, RankGroup, Role,
     ServiceBranch, Sex, WireEnum,
 };
-pub use error::{Error, FieldViolation, Violations};
+pub use error::{Error, FieldViolation, MAX_VIOLATIONS, Violations};
 pub use exchange::{EXCHANGE, Exchange, ExchangeFields};
 pub use person::{Aftercare, Derived, PERSON, Person, PersonFields};
 

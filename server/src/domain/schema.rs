@@ -5,8 +5,8 @@
 //! snapshot; a dot nests, as in `aftercare.payments`), how the value is reached in the struct,
 //! whether clients may write it, whether viewers see it, whether filters may name it, and the
 //! column that stores it. From that one table come:
-//! - update masks: which paths are mutable, immutable or output only, copying a path, and
-//!   whether a field is populated ([`Schema::apply_mask`]);
+//! - update masks: parsed once into a [`Mask`] that every check and the update share, which
+//!   paths are mutable, immutable or output only, copying a path, whether a field is populated;
 //! - the watch matcher's field values ([`Schema::value`]);
 //! - redaction of sensitive fields for viewers ([`Schema::redact`], [`Schema::sensitive`]);
 //! - the store's filter and order schema and its row and snapshot codecs (`store`).
@@ -296,6 +296,17 @@ pub enum Value<'a> {
     Names(Vec<String>),
 }
 
+/// An update mask, parsed once (see [`Schema::parse_mask`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mask {
+    /// No path: every mutable field populated in the request.
+    Populated,
+    /// `*`: every mutable field.
+    All,
+    /// These updatable paths (fields or groups), each once.
+    Paths(Vec<&'static str>),
+}
+
 /// The fields every stored resource has besides its declared ones, all output only. `id`,
 /// `create_time` and `update_time` are filterable and orderable.
 pub const META_FIELDS: &[&str] = &["id", "create_time", "update_time", "etag"];
@@ -380,65 +391,92 @@ impl<T> Schema<T> {
         })
     }
 
-    /// Applies `incoming` onto `current` as an update mask says (AIP-134):
-    /// - empty: every mutable field that is populated in `incoming`;
+    /// Parses an update mask (AIP-134) once, for every check and for applying it:
+    /// - no path: every mutable field that is populated in the request;
     /// - `*`: every mutable field (a full replacement; unset fields are cleared);
-    /// - explicit paths: exactly those; output-only, immutable and unknown paths are rejected.
+    /// - explicit paths: exactly those (trimmed); output-only, immutable, unknown and repeated
+    ///   paths are rejected, naming `update_mask.paths[i]`.
     ///
-    /// Immutable fields may be echoed back unchanged, never changed. Violations name
-    /// `update_mask.paths[i]` or the immutable field under the schema's singular.
-    pub fn apply_mask(&self, current: &mut T, incoming: &T, paths: &[String]) -> Result<(), Error> {
-        let mut v = Violations::new();
-        let check_immutable = |v: &mut Violations| {
-            for f in self.stored().filter(|f| f.mode == Mode::Immutable) {
-                if f.changed_by(current, incoming) {
-                    v.add(
-                        format!("{}.{}", self.singular, f.name),
-                        "is immutable and cannot be changed",
-                    );
-                }
-            }
-        };
-        let mutable = || self.stored().filter(|f| f.mode == Mode::Mutable);
+    /// The count is checked before the paths: more paths than there are updatable ones is one
+    /// violation.
+    pub fn parse_mask(&self, paths: &[String]) -> Result<Mask, Error> {
+        let updatable = self.mutable_paths();
+        if paths.len() > updatable.len() {
+            return Err(Error::invalid(
+                "update_mask.paths",
+                format!(
+                    "has {} paths; a {} has {} that can be updated, each at most once",
+                    paths.len(),
+                    self.singular,
+                    updatable.len()
+                ),
+            ));
+        }
         let paths: Vec<&str> = paths.iter().map(|p| p.trim()).collect();
         match paths.as_slice() {
-            [] => {
-                check_immutable(&mut v);
+            [] => return Ok(Mask::Populated),
+            ["*"] => return Ok(Mask::All),
+            _ => {}
+        }
+        let mut v = Violations::new();
+        let mut canonical: Vec<&'static str> = Vec::with_capacity(paths.len());
+        for (i, p) in paths.iter().enumerate() {
+            let field = format!("update_mask.paths[{i}]");
+            match updatable.iter().find(|u| **u == *p) {
+                Some(u) if canonical.contains(u) => v.add(field, format!("`{p}` is repeated")),
+                Some(u) => canonical.push(u),
+                None if *p == "*" => v.add(field, "`*` must be the only path"),
+                None if self.output_only(p) => v.add(field, format!("`{p}` is output only")),
+                None if self.field(p).is_some_and(|f| f.mode == Mode::Immutable) => {
+                    v.add(field, format!("`{p}` is immutable"))
+                }
+                None => v.add(
+                    field,
+                    format!(
+                        "unknown field `{}`; updatable: {}",
+                        p.chars().take(100).collect::<String>(),
+                        updatable.join(", ")
+                    ),
+                ),
+            }
+        }
+        v.finish(Mask::Paths(canonical))
+    }
+
+    /// Whether applying `mask` with `incoming` writes field `name`.
+    pub fn writes(&self, mask: &Mask, incoming: &T, name: &str) -> bool {
+        match mask {
+            Mask::Populated => self.field(name).is_some_and(|f| f.populated(incoming)),
+            Mask::All => true,
+            Mask::Paths(paths) => paths.iter().any(|p| self.members(p).any(|f| f.name == name)),
+        }
+    }
+
+    /// Applies `incoming` onto `current` as a parsed mask says. Immutable fields may be echoed
+    /// back unchanged, never changed: a violation names the field under the schema's singular.
+    pub fn apply(&self, current: &mut T, incoming: &T, mask: &Mask) -> Result<(), Error> {
+        let mutable = || self.stored().filter(|f| f.mode == Mode::Mutable);
+        match mask {
+            Mask::Populated | Mask::All => {
+                let mut v = Violations::new();
+                for f in self.stored().filter(|f| f.mode == Mode::Immutable) {
+                    if f.changed_by(current, incoming) {
+                        v.add(
+                            format!("{}.{}", self.singular, f.name),
+                            "is immutable and cannot be changed",
+                        );
+                    }
+                }
                 v.finish(())?;
+                let all = matches!(mask, Mask::All);
                 for f in mutable() {
-                    if f.populated(incoming) {
+                    if all || f.populated(incoming) {
                         f.copy(current, incoming);
                     }
                 }
             }
-            ["*"] => {
-                check_immutable(&mut v);
-                v.finish(())?;
-                for f in mutable() {
-                    f.copy(current, incoming);
-                }
-            }
-            many => {
-                let updatable = self.mutable_paths();
-                for (i, p) in many.iter().enumerate() {
-                    let field = format!("update_mask.paths[{i}]");
-                    if *p == "*" {
-                        v.add(field, "`*` must be the only path");
-                    } else if self.output_only(p) {
-                        v.add(field, format!("`{p}` is output only"));
-                    } else if self.field(p).is_some_and(|f| f.mode == Mode::Immutable) {
-                        v.add(field, format!("`{p}` is immutable"));
-                    } else if !updatable.contains(p) {
-                        v.add(
-                            field,
-                            format!("unknown field `{p}`; updatable: {}", updatable.join(", ")),
-                        );
-                    } else if many[..i].contains(p) {
-                        v.add(field, format!("`{p}` is repeated"));
-                    }
-                }
-                v.finish(())?;
-                for p in many {
+            Mask::Paths(paths) => {
+                for p in paths {
                     for f in self.members(p) {
                         f.copy(current, incoming);
                     }
@@ -446,6 +484,12 @@ impl<T> Schema<T> {
             }
         }
         Ok(())
+    }
+
+    /// [`Schema::parse_mask`], then [`Schema::apply`].
+    pub fn apply_mask(&self, current: &mut T, incoming: &T, paths: &[String]) -> Result<(), Error> {
+        let mask = self.parse_mask(paths)?;
+        self.apply(current, incoming, &mask)
     }
 
     /// The names of the declared fields that are part of the resource, nested names with their

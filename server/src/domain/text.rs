@@ -27,6 +27,11 @@ pub fn line(v: &mut Violations, field: &str, value: &mut String, max: usize, req
     }
 }
 
+/// Whether a value is printable text a store accepts (no NUL or other control characters).
+pub fn printable(value: &str) -> bool {
+    !value.chars().any(char::is_control)
+}
+
 /// Multi-line text (notes, descriptions): trimmed; newlines and tabs allowed.
 pub fn long(v: &mut Violations, field: &str, value: &mut String) {
     trim_in_place(value);
@@ -48,8 +53,11 @@ pub fn long(v: &mut Violations, field: &str, value: &mut String) {
     }
 }
 
-/// A repeated text field: at most 50 entries, each a valid line, no duplicates.
-pub fn entries(v: &mut Violations, field: &str, values: &mut [String], max: usize) {
+/// A repeated text field: at most 50 entries, each a valid line, no duplicates. The count is
+/// checked first: too many entries are one violation, and their content is not looked at.
+/// Returns whether the count was within the limit (callers check the entries further only
+/// then).
+pub fn entries(v: &mut Violations, field: &str, values: &mut [String], max: usize) -> bool {
     if values.len() > REPEATED_MAX {
         v.add(
             field,
@@ -58,14 +66,17 @@ pub fn entries(v: &mut Violations, field: &str, values: &mut [String], max: usiz
                 values.len()
             ),
         );
+        return false;
     }
-    for i in 0..values.len() {
+    let mut seen = std::collections::HashSet::with_capacity(values.len());
+    for (i, value) in values.iter_mut().enumerate() {
         let name = format!("{field}[{i}]");
-        line(v, &name, &mut values[i], max, true);
-        if !values[i].is_empty() && values[..i].contains(&values[i]) {
-            v.add(name, format!("duplicates an earlier entry {:?}", values[i]));
+        line(v, &name, value, max, true);
+        if !value.is_empty() && !seen.insert(value.clone()) {
+            v.add(name, format!("duplicates an earlier entry {value:?}"));
         }
     }
+    true
 }
 
 fn trim_in_place(value: &mut String) {

@@ -7,7 +7,7 @@ use homecoming_proto::v1::{self as pb, access_service_server::AccessService};
 use tonic::{Request, Response, Status};
 
 use super::{Rpc, convert, list_query, required, tokens::Authenticator};
-use crate::domain::Error;
+use crate::domain::{Error, access::valid_token_name, parse_id};
 
 pub struct AccessApi {
     rpc: Rpc,
@@ -63,6 +63,9 @@ impl AccessService for AccessApi {
                 let id = r.id.trim();
                 if id.is_empty() {
                     return Err(Error::invalid("id", "is required (a token's id or name)"));
+                }
+                if parse_id("id", id).is_err() && !valid_token_name(id) {
+                    return Err(Error::invalid("id", "must be a token's id or name"));
                 }
                 let token = cx.store.revoke_token(id).await?;
                 self.auth.forget(&token.id);

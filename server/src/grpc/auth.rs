@@ -21,7 +21,7 @@ use std::{
 use chrono::Utc;
 use futures::future::BoxFuture;
 use tonic::{
-    Request, Status,
+    Code, Request, Status,
     transport::server::{TcpConnectInfo, TlsConnectInfo},
 };
 use tower::{Layer, Service};
@@ -120,7 +120,7 @@ where
     S: Service<http::Request<ReqB>, Response = http::Response<ResB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqB: Send + 'static,
-    ResB: Default,
+    ResB: Default + Send,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -137,36 +137,51 @@ where
         let auth = self.auth.clone();
         Box::pin(async move {
             let method = req.uri().path().to_owned();
+            let peer = peer_of(&req);
             let required = match required_role(&method) {
-                Access::Public => return inner.call(req).await,
+                Access::Public => return inner.call(req).await.map(resource_exhausted),
                 Access::Requires(role) => role,
                 Access::Undeclared => {
-                    let e = Error::PermissionDenied {
-                        field: None,
-                        message: format!("no role is declared for {method}"),
-                    };
-                    return Ok(Status::from(e).into_http());
+                    // Before authentication: a newer client learns the method is missing here,
+                    // not that its token lacks a role.
+                    let status = Status::unimplemented(format!("no method {method} here"));
+                    let call = Call::new(Caller::anonymous(), method, peer);
+                    let _ = auth
+                        .audit
+                        .record(call.event(Vec::new(), code_name(status.code()), Utc::now()))
+                        .await;
+                    return Ok(status.into_http());
                 }
             };
-            let peer = peer_of(&req);
             let authorization = req
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
             match auth.authorize(authorization, required).await {
                 Ok(caller) => {
-                    req.extensions_mut().insert(Call::new(caller, method, peer));
-                    inner.call(req).await
+                    let call = Call::new(caller, method, peer);
+                    req.extensions_mut().insert(call.clone());
+                    let response = inner.call(req).await?;
+                    let response = resource_exhausted(response);
+                    if !call.is_audited() {
+                        // The handler never ran (the request could not be decoded): the call is
+                        // recorded with the code it was answered with.
+                        let code = response
+                            .headers()
+                            .get("grpc-status")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<i32>().ok())
+                            .map_or("UNKNOWN", |c| code_name(Code::from_i32(c)));
+                        let _ = auth.audit.record(call.event(Vec::new(), code, Utc::now())).await;
+                    }
+                    Ok(response)
                 }
                 Err((e, caller)) => {
                     let status = Status::from(e);
-                    let anonymous = Caller {
-                        token_id: String::new(),
-                        token_name: String::new(),
-                        role: Role::Unspecified,
-                    };
-                    let call = Call::new(caller.unwrap_or(anonymous), method, peer);
-                    auth.audit
+                    let call = Call::new(caller.unwrap_or_else(Caller::anonymous), method, peer);
+                    // The refusal goes out whether or not its record could be written.
+                    let _ = auth
+                        .audit
                         .record(call.event(Vec::new(), code_name(status.code()), Utc::now()))
                         .await;
                     Ok(status.into_http())
@@ -174,4 +189,22 @@ where
             }
         })
     }
+}
+
+/// tonic answers a message over the size limit with OUT_OF_RANGE; gRPC's own code for it is
+/// RESOURCE_EXHAUSTED, which is what clients expect (and do not retry blindly).
+fn resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let too_large = headers.get("grpc-status").is_some_and(|s| s == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| m.contains("too large"));
+    if too_large {
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from_static("8"),
+        );
+    }
+    response
 }

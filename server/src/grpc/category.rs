@@ -78,7 +78,7 @@ impl CategoryService for CategoryApi {
                 let u = update_input("category", r.category, convert::category_in, r.update_mask)?;
                 let updated = cx
                     .store
-                    .update_category(&u.id, u.etag.as_deref(), &u.fields, &u.paths)
+                    .update_category(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::category_out(updated))
             })

@@ -622,6 +622,16 @@ pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, 
         v.add("start_revision", "must be 0 with send_initial_state");
     }
     let mut kinds = Vec::new();
+    // The count first: each of the three types at most once.
+    let types: &[i32] = if types.len() > 3 {
+        v.add(
+            "types",
+            format!("lists each resource type at most once (got {} entries)", types.len()),
+        );
+        &[]
+    } else {
+        &types
+    };
     for (i, t) in types.iter().enumerate() {
         let kind = match pb::ResourceType::try_from(*t) {
             Ok(pb::ResourceType::Category) => Some(ResourceType::Category),
@@ -748,6 +758,20 @@ pub fn watch_response_out(m: Message, caller: &Caller) -> pb::WatchResponse {
 // What the audit trail records of each message (see `Audited`): requests name the resource
 // they ask for, answers the resources they carry.
 
+/// An id a request named, as the audit trail records it: a resource id in its stored form, a
+/// token name as given, anything else only by its size (it names nothing, and must neither
+/// bloat the trail nor hold what a store refuses, like NUL).
+fn audit_id(raw: &str) -> String {
+    let t = raw.trim();
+    if t.is_empty() || crate::domain::access::valid_token_name(t) {
+        return t.to_owned();
+    }
+    match parse_id("id", t) {
+        Ok(id) => id,
+        Err(_) => format!("invalid id ({} bytes)", raw.len()),
+    }
+}
+
 macro_rules! audited {
     (none: $($T:ty),+ $(,)?) => {
         $(impl Audited for $T {
@@ -759,7 +783,7 @@ macro_rules! audited {
     (id: $($T:ty),+ $(,)?) => {
         $(impl Audited for $T {
             fn resource_ids(&self) -> Vec<String> {
-                vec![self.id.trim().to_owned()]
+                vec![audit_id(&self.id)]
             }
         })+
     };
@@ -767,7 +791,7 @@ macro_rules! audited {
     (update: $($T:ty => $field:ident),+ $(,)?) => {
         $(impl Audited for $T {
             fn resource_ids(&self) -> Vec<String> {
-                vec![self.$field.as_ref().map(|r| r.id.trim().to_owned()).unwrap_or_default()]
+                vec![self.$field.as_ref().map(|r| audit_id(&r.id)).unwrap_or_default()]
             }
         })+
     };

@@ -78,7 +78,7 @@ impl ExchangeService for ExchangeApi {
                 let u = update_input("exchange", r.exchange, convert::exchange_in, r.update_mask)?;
                 let updated = cx
                     .store
-                    .update_exchange(&u.id, u.etag.as_deref(), &u.fields, &u.paths)
+                    .update_exchange(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::exchange_out(updated))
             })

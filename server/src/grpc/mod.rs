@@ -32,6 +32,7 @@ use crate::{
         Error, Violations,
         access::{Call, Caller},
         parse_id, parse_request_id,
+        schema::{Declared, Mask},
     },
     store::{ListQuery, Store},
 };
@@ -108,7 +109,8 @@ impl Rpc {
 
 /// Audits a call's outcome and turns its error into a `Status`. A call whose write committed
 /// was audited in its transaction already; any other outcome (a read, a failure, a write that
-/// changed nothing) is queued here.
+/// changed nothing) is recorded here, and a successful answer goes out only once its record is
+/// durable.
 async fn audited<T: Audited>(
     audit: &AuditLog,
     call: &Call,
@@ -129,8 +131,14 @@ async fn audited<T: Audited>(
         Ok(_) => "OK",
         Err(s) => status::code_name(s.code()),
     };
-    audit.record(call.event(ids, code, Utc::now())).await;
-    result
+    let recorded = audit.record(call.event(ids, code, Utc::now())).await;
+    call.mark_audited();
+    match (result, recorded) {
+        (Ok(v), Ok(())) => Ok(v),
+        // No answer without its audit record.
+        (Ok(_), Err(e)) => Err(Status::from(e)),
+        (Err(status), _) => Err(status),
+    }
 }
 
 /// A required message field.
@@ -142,10 +150,6 @@ fn required<T>(field: &str, value: Option<T>) -> Result<T, Error> {
 fn etag(s: &str) -> Option<&str> {
     let s = s.trim();
     (!s.is_empty()).then_some(s)
-}
-
-fn mask_paths(mask: Option<FieldMask>) -> Vec<String> {
-    mask.map(|m| m.paths).unwrap_or_default()
 }
 
 fn list_query(page_size: i32, page_token: String, filter: String, order_by: String) -> ListQuery {
@@ -191,17 +195,17 @@ fn create_input<P, F: Default>(
     Ok((v.finish(fields)?.unwrap_or_default(), request_id))
 }
 
-/// An update's input: the target, its etag, the incoming fields and the mask paths.
-/// Structural violations of the resource fail it at once; the rules are checked by the store
-/// after the mask is applied.
+/// An update's input: the target, its etag, the incoming fields and the parsed mask (the one
+/// every check and the store use). Structural violations of the resource fail it at once; the
+/// rules are checked by the store after the mask is applied.
 struct UpdateInput<F> {
     id: String,
     etag: Option<String>,
     fields: F,
-    paths: Vec<String>,
+    mask: Mask,
 }
 
-fn update_input<P, F>(
+fn update_input<P, F: Declared>(
     field: &str,
     message: Option<P>,
     convert: impl FnOnce(P) -> (convert::Incoming<F>, Violations),
@@ -213,7 +217,7 @@ fn update_input<P, F>(
         id: parse_id(&format!("{field}.id"), &incoming.id)?,
         etag: etag(&incoming.etag).map(str::to_owned),
         fields: incoming.fields,
-        paths: mask_paths(mask),
+        mask: F::SCHEMA.parse_mask(&mask.map(|m| m.paths).unwrap_or_default())?,
     })
 }
 

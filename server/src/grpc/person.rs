@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{Rpc, check, convert, create_input, etag, list_query, required, update_input};
 use crate::{
     domain::{
-        Error, PersonFields, Violations, WireEnum, access::Caller, filter, order, parse_id,
+        Error, PERSON, PersonFields, Violations, WireEnum, access::Caller, filter, order, parse_id,
         parse_request_id,
     },
     store::CreateShape,
@@ -198,13 +198,12 @@ impl PersonService for PersonApi {
                     |p| convert::person_in(p, "person"),
                     r.update_mask,
                 )?;
-                // An empty mask writes the populated fields, `*` all of them.
-                if u.paths.is_empty() || u.paths.iter().any(|p| p == "restricted" || p == "*") {
+                if PERSON.writes(&u.mask, &u.fields, "restricted") {
                     check_may_restrict(cx.caller(), &u.fields, "person.restricted")?;
                 }
                 let updated = cx
                     .store
-                    .update_person(&u.id, u.etag.as_deref(), &u.fields, &u.paths)
+                    .update_person(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::person_out(cx.caller().redact(updated)))
             })

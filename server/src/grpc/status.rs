@@ -7,9 +7,22 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::domain::Error;
+use crate::domain::{Error, MAX_VIOLATIONS};
 
 pub const DOMAIN: &str = "homecoming";
+
+/// Violations named in the message (all of them, up to [`MAX_VIOLATIONS`], are in the details).
+const MESSAGE_VIOLATIONS: usize = 5;
+/// Longest field path or description sent, in characters.
+const MAX_TEXT: usize = 300;
+
+/// `s`, cut to [`MAX_TEXT`] characters.
+fn bounded(s: &str) -> String {
+    match s.char_indices().nth(MAX_TEXT) {
+        None => s.to_owned(),
+        Some((at, _)) => format!("{}…", &s[..at]),
+    }
+}
 
 /// The canonical name of a code, as the audit trail records it (`NOT_FOUND`).
 pub fn code_name(code: Code) -> &'static str {
@@ -40,16 +53,28 @@ impl From<Error> for Status {
         let mut meta = HashMap::new();
         let (code, reason, message) = match e {
             Error::InvalidArgument(list) => {
-                let message = format!(
+                // Bounded whatever the request was: clients refuse trailers over 16 KiB.
+                let total = list.len();
+                let listed: Vec<_> = list.into_iter().take(MAX_VIOLATIONS + 1).collect();
+                let mut message = format!(
                     "invalid request: {}",
-                    list.iter()
-                        .map(ToString::to_string)
+                    listed
+                        .iter()
+                        .take(MESSAGE_VIOLATIONS)
+                        .map(|v| format!("{}: {}", bounded(&v.field), bounded(&v.description)))
                         .collect::<Vec<_>>()
                         .join("; ")
                 );
+                if total > MESSAGE_VIOLATIONS {
+                    message.push_str(&format!(
+                        "; {} more in the details",
+                        total - MESSAGE_VIOLATIONS
+                    ));
+                }
                 details.set_bad_request(
-                    list.into_iter()
-                        .map(|v| FieldViolation::new(v.field, v.description))
+                    listed
+                        .iter()
+                        .map(|v| FieldViolation::new(bounded(&v.field), bounded(&v.description)))
                         .collect::<Vec<_>>(),
                 );
                 (Code::InvalidArgument, "INVALID_ARGUMENT", message)

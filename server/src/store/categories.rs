@@ -10,7 +10,8 @@ use super::{
     unique_violation,
     write::{IdempotencyKey, Operation},
 };
-use crate::domain::{CATEGORY, Category, CategoryFields, Error, Meta, new_id};
+use crate::domain::{
+    schema::Mask,CATEGORY, Category, CategoryFields, Error, Meta, new_id};
 
 pub(super) const ROWS: Rows<CategoryFields> = Rows {
     table: "categories",
@@ -87,13 +88,13 @@ impl Store {
         id: &str,
         etag: Option<&str>,
         incoming: &CategoryFields,
-        paths: &[String],
+        mask: &Mask,
     ) -> Result<Category, Error> {
         let mut w = self.begin_write().await?;
         let current = find(&w.txn, id).await?;
         check_etag(&current.meta, etag, "category")?;
         let mut fields = current.fields.clone();
-        CATEGORY.apply_mask(&mut fields, incoming, paths)?;
+        CATEGORY.apply(&mut fields, incoming, mask)?;
         let fields = fields.validate().map_err(|e| e.prefixed("category"))?;
         if fields == current.fields {
             return Ok(current);

@@ -15,7 +15,8 @@ use super::{
     schema::{EXCHANGE_CATEGORIES, EXCHANGES},
     write::{IdempotencyKey, Operation},
 };
-use crate::domain::{EXCHANGE, Error, Exchange, ExchangeFields, Meta, Violations, new_id};
+use crate::domain::{
+    schema::Mask,EXCHANGE, Error, Exchange, ExchangeFields, Meta, Violations, new_id};
 
 pub(super) const ROWS: Rows<ExchangeFields> = Rows {
     table: "exchanges",
@@ -84,13 +85,13 @@ impl Store {
         id: &str,
         etag: Option<&str>,
         incoming: &ExchangeFields,
-        paths: &[String],
+        mask: &Mask,
     ) -> Result<Exchange, Error> {
         let mut w = self.begin_write().await?;
         let current = find(&w.txn, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
         let mut fields = current.fields.clone();
-        EXCHANGE.apply_mask(&mut fields, incoming, paths)?;
+        EXCHANGE.apply(&mut fields, incoming, mask)?;
         let fields = fields.validate().map_err(|e| e.prefixed("exchange"))?;
         if fields == current.fields {
             return Ok(current);

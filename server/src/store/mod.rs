@@ -328,10 +328,32 @@ fn open_err(e: DbErr) -> Error {
     Error::Internal(format!("cannot open the database: {e}"))
 }
 
+/// Whether `e` says the database could not be reached or is going away (a restart, a failover,
+/// too many connections): UNAVAILABLE, which clients retry, not INTERNAL.
+fn unreachable(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot
+        // connect now), 53300 (too many connections).
+        Sqlx::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for Error {
     fn from(e: DbErr) -> Self {
+        if unreachable(&e) {
+            return Error::Unavailable(e.to_string());
+        }
         match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Error::Unavailable(e.to_string()),
             _ => match e.sql_err() {
                 // Reaching here means a check before the write missed a race; callers that can
                 // name the field map these themselves (see `unique_violation`).

@@ -19,7 +19,7 @@ use super::{
     filter::parse_date,
     schema::{FieldType, ListField, Table},
 };
-use crate::domain::{Error, order, page_size};
+use crate::domain::{Error, order, page_size, text};
 
 /// Rows a filtered page reads in index order before it leaves the plan to the database (see
 /// `Table::probe`); at least ten times the page.
@@ -317,7 +317,7 @@ fn json_to_value(f: &ListField, v: &serde_json::Value) -> Result<Option<Value>, 
         };
     }
     let value: Value = match (f.ty, v) {
-        (FieldType::Text | FieldType::Id, J::String(s)) => s.clone().into(),
+        (FieldType::Text | FieldType::Id, J::String(s)) if text::printable(s) => s.clone().into(),
         (FieldType::Int | FieldType::Enum { .. }, J::Number(n)) => {
             i32::try_from(n.as_i64().ok_or_else(bad_token)?)
                 .map_err(|_| bad_token())?

@@ -16,6 +16,7 @@ use super::{
     write::{IdempotencyKey, Operation},
 };
 use crate::domain::{
+    schema::Mask,
     Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys,
 };
 
@@ -68,7 +69,7 @@ impl Store {
         if let Some(key) = &key
             && let Some(done) = w.recall::<Vec<Person>>(key).await?
         {
-            return Ok(done);
+            return self.replayed(&w.txn, done).await;
         }
         let dates = check_references(&w.txn, batch.iter().enumerate(), shape).await?;
         let today = today();
@@ -123,6 +124,35 @@ impl Store {
         Ok(persons)
     }
 
+    /// The stored answer of a replayed create, as this caller may see it now: a person
+    /// restricted since is NOT_FOUND to a caller who may not see restricted persons, as a Get
+    /// of it would be.
+    async fn replayed<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        done: Vec<Person>,
+    ) -> Result<Vec<Person>, Error> {
+        if self.sees_restricted() {
+            return Ok(done);
+        }
+        let ids: Vec<&str> = done.iter().map(|p| p.meta.id.as_str()).collect();
+        for chunk in ids.chunks(500) {
+            let q = sea_orm::sea_query::Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new(ROWS.table))
+                .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
+                .and_where(Expr::col(Alias::new("restricted")).eq(true))
+                .to_owned();
+            if let Some(row) = conn.query_all(&q).await?.first() {
+                return Err(Error::NotFound {
+                    resource: "person",
+                    id: row.try_get("", "id")?,
+                });
+            }
+        }
+        Ok(done)
+    }
+
     /// The person, unless the caller may not see it (restricted): then NOT_FOUND, exactly as
     /// if there were none.
     pub async fn get_person(&self, id: &str) -> Result<Person, Error> {
@@ -155,13 +185,13 @@ impl Store {
         id: &str,
         etag: Option<&str>,
         incoming: &PersonFields,
-        paths: &[String],
+        mask: &Mask,
     ) -> Result<Person, Error> {
         let mut w = self.begin_write().await?;
         let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
         let mut fields = current.fields.clone();
-        PERSON.apply_mask(&mut fields, incoming, paths)?;
+        PERSON.apply(&mut fields, incoming, mask)?;
         let today = today();
         let fields = fields.validate(today).map_err(|e| e.prefixed("person"))?;
         if fields == current.fields {

@@ -95,7 +95,10 @@ impl Hub {
                     }
                 }
                 _ = sleep_until(progress_at), if spec.progress_notify => {
-                    if tx.send(Ok(Message::Progress(cursor))).await.is_err() {
+                    // A watch from a revision not yet written waits for it (as etcd's does):
+                    // its bookmarks say how far the registry is, never past the head.
+                    let delivered = Ord::min(cursor, *head.borrow());
+                    if tx.send(Ok(Message::Progress(delivered))).await.is_err() {
                         return Ok(());
                     }
                     idle_since = Instant::now();

@@ -119,16 +119,14 @@ async fn every_rpc_declares_a_role_and_enforces_it(backend: Backend) {
             }
         }
     }
-    // A method nobody declared is refused, whoever calls.
-    assert_eq!(
-        call_code(
-            &app,
-            "/homecoming.v1.PersonService/ExportEverything",
-            Some(&app.admin_token)
-        )
-        .await,
-        Code::PermissionDenied
-    );
+    // A method nobody declared is UNIMPLEMENTED, whoever calls, token or not (hardening #9:
+    // it was PERMISSION_DENIED, which sent clients looking for a missing role).
+    for token in [Some(app.admin_token.as_str()), None] {
+        assert_eq!(
+            call_code(&app, "/homecoming.v1.PersonService/ExportEverything", token).await,
+            Code::Unimplemented
+        );
+    }
     // Health and reflection stay open.
     assert_eq!(
         call_code(&app, "/grpc.health.v1.Health/Check", None).await,
