@@ -79,7 +79,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How often a create is retried on UNAVAILABLE, with the same request id (default 2).
+    /// How often a call that is safe to repeat is retried on UNAVAILABLE (default 2): reads,
+    /// and creates (with the same request id, so a retry never creates twice). Updates and
+    /// deletes are not retried.
     pub fn create_retries(mut self, n: u32) -> Self {
         self.create_retries = n;
         self

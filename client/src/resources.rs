@@ -89,32 +89,36 @@ macro_rules! handle {
                 .await
             }
 
+            /// Reads one; retried on UNAVAILABLE (a read is safe to repeat).
             pub async fn get(&self, id: &str) -> Result<proto::$Res, Error> {
-                let r = self
-                    .inner
-                    .clone()
-                    .$get(proto::$GetReq { id: id.to_owned() })
-                    .await?;
-                Ok(r.into_inner())
+                let request = proto::$GetReq { id: id.to_owned() };
+                with_retries(self.retries, || {
+                    let mut c = self.inner.clone();
+                    let r = request.clone();
+                    async move { Ok(c.$get(r).await?.into_inner()) }
+                })
+                .await
             }
 
             /// One page; pass the previous page's `next_page_token` (empty for the first).
+            /// Retried on UNAVAILABLE.
             pub async fn list_page(
                 &self,
                 query: &ListQuery,
                 page_token: &str,
             ) -> Result<Page<proto::$Res>, Error> {
-                let r = self
-                    .inner
-                    .clone()
-                    .$list(proto::$ListReq {
-                        page_size: query.page_size,
-                        page_token: page_token.to_owned(),
-                        filter: query.filter.clone(),
-                        order_by: query.order_by.clone(),
-                    })
-                    .await?
-                    .into_inner();
+                let request = proto::$ListReq {
+                    page_size: query.page_size,
+                    page_token: page_token.to_owned(),
+                    filter: query.filter.clone(),
+                    order_by: query.order_by.clone(),
+                };
+                let r = with_retries(self.retries, || {
+                    let mut c = self.inner.clone();
+                    let r = request.clone();
+                    async move { Ok(c.$list(r).await?.into_inner()) }
+                })
+                .await?;
                 Ok(Page {
                     items: r.$items,
                     next_page_token: r.next_page_token,

@@ -2,11 +2,11 @@
 //! there) and binds the listener; `App::run_until_stopped` serves until the shutdown future
 //! completes, then lets in-flight calls finish (up to the configured grace period).
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tonic::transport::{Server, ServerTlsConfig, server::TcpIncoming};
+use tonic::transport::{Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
@@ -14,6 +14,7 @@ use crate::{
     audit::AuditLog,
     bootstrap,
     config::{Config, SqliteSynchronous},
+    connections,
     grpc::{
         Rpc,
         auth::{AuthLayer, Authenticator},
@@ -135,16 +136,28 @@ impl App {
             let _ = stopping_tx.send(());
         };
 
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = connections::incoming(
+            listener,
+            connections::Limits {
+                max: config.max_connections,
+                first_byte: config.connection_first_byte_timeout,
+            },
+            Default::default(),
+        );
         let mut builder = Server::builder();
         if let Some(tls) = tls {
             builder = builder.tls_config(tls).context("TLS configuration")?;
         }
+        if !config.max_connection_age.is_zero() {
+            builder = builder
+                .max_connection_age(config.max_connection_age)
+                .max_connection_age_grace(config.max_connection_age_grace);
+        }
         let server = builder
             .timeout(config.request_timeout)
             .max_concurrent_streams(config.max_concurrent_streams)
-            .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            .http2_keepalive_interval(Some(config.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
             .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path()))
             .layer(GlobalConcurrencyLimitLayer::new(
                 config.max_concurrent_requests,

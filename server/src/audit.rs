@@ -118,7 +118,11 @@ async fn write(store: &Store, batch: Vec<Pending>) {
             Ok(()) => answer(batch, || Ok(())),
             Err(e @ (Error::Unavailable(_) | Error::ShuttingDown)) => {
                 tracing::error!(error = %e, events = batch.len(), "audit events could not be written: the database is unreachable");
-                answer(batch, || Err(Error::Unavailable("the audit trail cannot be written".into())));
+                answer(batch, || {
+                    Err(Error::Unavailable(
+                        "the audit trail cannot be written".into(),
+                    ))
+                });
             }
             Err(_) if batch.len() > 1 => {
                 let mut first = batch;

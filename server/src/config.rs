@@ -60,6 +60,33 @@ pub struct Config {
     )]
     pub max_concurrent_requests: usize,
 
+    /// Connections open at once; a new one beyond is closed at accept (keep it below the
+    /// process's file-descriptor limit, `ulimit -n`, less the database connections).
+    #[arg(long, env = "HOMECOMING_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub max_connections: usize,
+
+    /// A connection that sends nothing this long after it opened is closed.
+    #[arg(long, env = "HOMECOMING_CONNECTION_FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub connection_first_byte_timeout: Duration,
+
+    /// A connection is asked to go away (HTTP/2 GOAWAY; clients reconnect, watches resume)
+    /// after this long, idle or not; `0`: never.
+    #[arg(long, env = "HOMECOMING_MAX_CONNECTION_AGE", default_value = "1h", value_parser = parse_duration)]
+    pub max_connection_age: Duration,
+
+    /// After `--max-connection-age`, calls still running on the connection get this long
+    /// before it is closed.
+    #[arg(long, env = "HOMECOMING_MAX_CONNECTION_AGE_GRACE", default_value = "10m", value_parser = parse_duration)]
+    pub max_connection_age_grace: Duration,
+
+    /// How often an HTTP/2 ping checks that a connection's peer is still there.
+    #[arg(long, env = "HOMECOMING_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub http2_keepalive_interval: Duration,
+
+    /// A peer that does not answer a ping within this is gone: its connection is closed.
+    #[arg(long, env = "HOMECOMING_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http2_keepalive_timeout: Duration,
+
     /// Requests handled at once on one connection (HTTP/2 streams).
     #[arg(long, env = "HOMECOMING_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
     pub max_concurrent_streams: u32,

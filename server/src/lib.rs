@@ -7,6 +7,8 @@
 //! - [`telemetry`]: tracing set-up (text or JSON, `RUST_LOG`).
 //! - [`app`]: the only place that wires everything: `App::build` opens the store (running
 //!   migrations) and binds the listener; `App::run_until_stopped` serves until shutdown.
+//! - [`connections`]: accepted connections within bounds (how many, how long a silent one
+//!   waits).
 //! - [`commands`]: the subcommands besides `serve` (`migrate`, `demo-data`, `token`);
 //!   [`bootstrap`]: the admin token a new registry creates on its first start.
 //! - [`domain`]: plain types and rules (validation, filter and order syntax), and one
@@ -29,6 +31,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod commands;
 pub mod config;
+pub mod connections;
 pub mod demo;
 pub mod domain;
 pub mod grpc;

@@ -208,6 +208,10 @@ mod tests {
         let list = v.into_vec();
         assert_eq!(list.len(), MAX_VIOLATIONS + 1);
         assert_eq!(list[0].field, "types[0]");
-        assert!(list[MAX_VIOLATIONS].description.starts_with("and 9901 more"));
+        assert!(
+            list[MAX_VIOLATIONS]
+                .description
+                .starts_with("and 9901 more")
+        );
     }
 }

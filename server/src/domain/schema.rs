@@ -448,7 +448,9 @@ impl<T> Schema<T> {
         match mask {
             Mask::Populated => self.field(name).is_some_and(|f| f.populated(incoming)),
             Mask::All => true,
-            Mask::Paths(paths) => paths.iter().any(|p| self.members(p).any(|f| f.name == name)),
+            Mask::Paths(paths) => paths
+                .iter()
+                .any(|p| self.members(p).any(|f| f.name == name)),
         }
     }
 

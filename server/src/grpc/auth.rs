@@ -172,7 +172,10 @@ where
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.parse::<i32>().ok())
                             .map_or("UNKNOWN", |c| code_name(Code::from_i32(c)));
-                        let _ = auth.audit.record(call.event(Vec::new(), code, Utc::now())).await;
+                        let _ = auth
+                            .audit
+                            .record(call.event(Vec::new(), code, Utc::now()))
+                            .await;
                     }
                     Ok(response)
                 }
@@ -201,10 +204,7 @@ fn resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
             .and_then(|m| m.to_str().ok())
             .is_some_and(|m| m.contains("too large"));
     if too_large {
-        headers.insert(
-            "grpc-status",
-            http::HeaderValue::from_static("8"),
-        );
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
     }
     response
 }

@@ -626,7 +626,10 @@ pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, 
     let types: &[i32] = if types.len() > 3 {
         v.add(
             "types",
-            format!("lists each resource type at most once (got {} entries)", types.len()),
+            format!(
+                "lists each resource type at most once (got {} entries)",
+                types.len()
+            ),
         );
         &[]
     } else {

@@ -10,8 +10,7 @@ use super::{
     unique_violation,
     write::{IdempotencyKey, Operation},
 };
-use crate::domain::{
-    schema::Mask,CATEGORY, Category, CategoryFields, Error, Meta, new_id};
+use crate::domain::{CATEGORY, Category, CategoryFields, Error, Meta, new_id, schema::Mask};
 
 pub(super) const ROWS: Rows<CategoryFields> = Rows {
     table: "categories",

@@ -16,7 +16,8 @@ use super::{
     write::{IdempotencyKey, Operation},
 };
 use crate::domain::{
-    schema::Mask,EXCHANGE, Error, Exchange, ExchangeFields, Meta, Violations, new_id};
+    EXCHANGE, Error, Exchange, ExchangeFields, Meta, Violations, new_id, schema::Mask,
+};
 
 pub(super) const ROWS: Rows<ExchangeFields> = Rows {
     table: "exchanges",

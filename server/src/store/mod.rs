@@ -353,20 +353,18 @@ impl From<DbErr> for Error {
         if unreachable(&e) {
             return Error::Unavailable(e.to_string());
         }
-        match &e {
-            _ => match e.sql_err() {
-                // Reaching here means a check before the write missed a race; callers that can
-                // name the field map these themselves (see `unique_violation`).
-                Some(SqlErr::UniqueConstraintViolation(m)) => Error::FailedPrecondition {
-                    reason: "CONFLICT",
-                    message: format!("conflicting write: {m}"),
-                },
-                Some(SqlErr::ForeignKeyConstraintViolation(m)) => Error::FailedPrecondition {
-                    reason: "REFERENCE_CONFLICT",
-                    message: format!("a referenced resource changed concurrently: {m}"),
-                },
-                _ => Error::Internal(e.to_string()),
+        match e.sql_err() {
+            // Reaching here means a check before the write missed a race; callers that can
+            // name the field map these themselves (see `unique_violation`).
+            Some(SqlErr::UniqueConstraintViolation(m)) => Error::FailedPrecondition {
+                reason: "CONFLICT",
+                message: format!("conflicting write: {m}"),
             },
+            Some(SqlErr::ForeignKeyConstraintViolation(m)) => Error::FailedPrecondition {
+                reason: "REFERENCE_CONFLICT",
+                message: format!("a referenced resource changed concurrently: {m}"),
+            },
+            _ => Error::Internal(e.to_string()),
         }
     }
 }

@@ -16,8 +16,7 @@ use super::{
     write::{IdempotencyKey, Operation},
 };
 use crate::domain::{
-    schema::Mask,
-    Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys,
+    Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys, schema::Mask,
 };
 
 pub(super) const ROWS: Rows<PersonFields> = Rows {
