@@ -202,7 +202,8 @@ fn resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
         && headers
             .get("grpc-message")
             .and_then(|m| m.to_str().ok())
-            .is_some_and(|m| m.contains("too large"));
+            // grpc-message is percent-encoded.
+            .is_some_and(|m| m.replace("%20", " ").contains("too large"));
     if too_large {
         headers.insert("grpc-status", http::HeaderValue::from_static("8"));
     }

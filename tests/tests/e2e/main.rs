@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL (`HOMECOMING_TEST_POSTGRES_URL`), with the same code.
 
 mod access;
+mod adversarial;
 mod categories;
 mod errors;
 mod exchanges;
