@@ -24,6 +24,7 @@
 
 mod ceilings;
 mod data;
+mod hardening;
 mod load;
 mod report;
 mod scenarios;
@@ -57,6 +58,20 @@ pub enum BackendArg {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The hardening figures (memory after a 4 MB request, latency during oversized creates,
+    /// reads answered without an audit record after kill -9, connection bounds).
+    Hardening {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: BackendArg,
+        #[arg(
+            long,
+            env = "HOMECOMING_BENCH_POSTGRES_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        postgres_url: String,
+        #[arg(long, default_value = "target/release/homecoming-server")]
+        server_bin: PathBuf,
+    },
     /// Every scenario on one backend, against a server this command starts.
     All {
         #[arg(long, value_enum, default_value = "both")]
@@ -95,6 +110,29 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     let Cli { command } = Cli::parse();
     match command {
+        Cmd::Hardening {
+            backend,
+            postgres_url,
+            server_bin,
+        } => {
+            let dir = tempfile::tempdir()?;
+            let scratch = format!("homecoming_bench_hardening_{}", std::process::id());
+            let url = match backend {
+                BackendArg::Postgres => {
+                    scenarios::scratch_database(&postgres_url, &scratch).await?
+                }
+                _ => format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("hardening.db").display()
+                ),
+            };
+            let figures = hardening::run(&server_bin, &url).await?;
+            if backend == BackendArg::Postgres {
+                scenarios::drop_database(&postgres_url, &scratch).await?;
+            }
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+            Ok(())
+        }
         Cmd::All {
             backend,
             persons,

@@ -35,7 +35,7 @@ pub struct Plan<'a> {
 
 /// A scratch PostgreSQL database named `name` on the server of `postgres_url`, made afresh;
 /// returns its URL.
-async fn scratch_database(postgres_url: &str, name: &str) -> anyhow::Result<String> {
+pub async fn scratch_database(postgres_url: &str, name: &str) -> anyhow::Result<String> {
     let admin = Database::connect(postgres_url)
         .await
         .context("PostgreSQL for the benchmark")?;
@@ -49,7 +49,7 @@ async fn scratch_database(postgres_url: &str, name: &str) -> anyhow::Result<Stri
     Ok(format!("{prefix}/{name}"))
 }
 
-async fn drop_database(postgres_url: &str, name: &str) -> anyhow::Result<()> {
+pub async fn drop_database(postgres_url: &str, name: &str) -> anyhow::Result<()> {
     let admin = Database::connect(postgres_url).await?;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))

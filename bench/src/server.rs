@@ -17,6 +17,16 @@ pub struct Server {
 
 impl Server {
     pub async fn start(bin: &Path, database_url: &str, extra: &[&str]) -> anyhow::Result<Server> {
+        Self::start_with(bin, database_url, extra, None).await
+    }
+
+    /// As `start`, on a database that has its tokens already (`token`: the admin's).
+    pub async fn start_with(
+        bin: &Path,
+        database_url: &str,
+        extra: &[&str],
+        token: Option<&str>,
+    ) -> anyhow::Result<Server> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = tempfile::tempdir()?;
         let token_file = dir.path().join("admin-token");
@@ -50,10 +60,13 @@ impl Server {
                     .await
                     .is_ok()
                 {
-                    let token = std::fs::read_to_string(&token_file)
-                        .context("reading the admin token (the database must be new)")?
-                        .trim()
-                        .to_owned();
+                    let token = match token {
+                        Some(t) => t.to_owned(),
+                        None => std::fs::read_to_string(&token_file)
+                            .context("reading the admin token (the database must be new)")?
+                            .trim()
+                            .to_owned(),
+                    };
                     return Ok(Server {
                         child,
                         url,
@@ -119,6 +132,12 @@ impl Server {
         // perf needs a moment to attach before the load starts.
         tokio::time::sleep(Duration::from_millis(500)).await;
         Ok(Some(Perf { child }))
+    }
+
+    /// Kills the server as `kill -9` would, and waits for it to be gone.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 
     pub async fn stop(mut self) {

@@ -386,4 +386,49 @@ mod tests {
             "{s}"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn key() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<bool>().prop_map(serde_json::Value::from),
+                "\\PC{0,12}".prop_map(serde_json::Value::from),
+                "[0-9]{4}-[0-9]{2}-[0-9]{2}".prop_map(serde_json::Value::from),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_string_as_a_token_is_refused_or_read_never_panics(s in "\\PC{0,200}") {
+                let b = PERSONS.binding("", "family_name");
+                if let Ok(t) = PageToken::decode(&s, &b) {
+                    let keys = PERSONS.ordering("family_name").unwrap_or_default();
+                    let _ = PERSONS.after(&keys, &t.k);
+                }
+            }
+
+            #[test]
+            fn forged_sort_keys_are_invalid_argument_or_a_condition(
+                k in proptest::collection::vec(key(), 0..4),
+                order in prop_oneof![Just("family_name"), Just("capture_date desc"), Just("status"), Just("")],
+            ) {
+                let b = PERSONS.binding("", order);
+                let token = PageToken { h: b.clone(), k }.encode().unwrap_or_default();
+                let t = PageToken::decode(&token, &b);
+                prop_assert!(t.is_ok());
+                let keys = PERSONS.ordering(order).unwrap_or_default();
+                if let Ok(t) = t {
+                    match PERSONS.after(&keys, &t.k) {
+                        Ok(_) | Err(Error::InvalidArgument(_)) => {}
+                        Err(other) => prop_assert!(false, "{other:?}"),
+                    }
+                }
+            }
+        }
+    }
 }
