@@ -4,23 +4,23 @@
 //! - [`AuditLog::record`] returns once the event is durable: a read's answer is sent only after
 //!   "who read this" is on disk. Events are grouped as writes are (no timer): the writer takes
 //!   every event waiting, commits them at once, answers each, and takes the next group, so a
-//!   read waits about one commit.
+//!   read waits about one commit (on PostgreSQL a few groups commit in parallel).
 //! - A batch that fails is split until the failing event is alone; that event is written in a
 //!   degraded form (its resource ids by size only) and the failure is logged. A batch is never
 //!   retried forever: a database that stays unreachable fails the events waiting (their reads
 //!   answer UNAVAILABLE) after a few bounded retries.
 //! - `close` writes what is queued and returns when it is written (graceful shutdown).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tokio::{
-    sync::{mpsc, oneshot},
+    sync::{Semaphore, mpsc, oneshot},
     task::JoinHandle,
 };
 
 use crate::{
     domain::{Error, access::AuditEvent},
-    store::Store,
+    store::{Backend, Store},
 };
 
 /// Most events written in one transaction.
@@ -82,30 +82,56 @@ impl AuditWriter {
     }
 }
 
+/// Batches committed at once: SQLite has one writer connection; PostgreSQL takes a few
+/// commits in parallel, so reads do not wait for one another's commit.
+fn writers(store: &Store) -> usize {
+    match store.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    }
+}
+
 async fn write_batches(
     store: Store,
     mut rx: mpsc::Receiver<Pending>,
     mut stop: oneshot::Receiver<()>,
 ) {
+    let slots = writers(&store);
+    let writing = Arc::new(Semaphore::new(slots));
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     loop {
+        // A free writer first, then every event waiting by then.
+        let Ok(slot) = writing.clone().acquire_owned().await else {
+            return;
+        };
         if stopping {
             if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                return; // closed and drained
+                // Closed and drained: wait for the batches being written.
+                drop(slot);
+                let _ = writing.acquire_many(slots as u32).await;
+                return;
             }
-        } else {
-            tokio::select! {
-                n = rx.recv_many(&mut batch, MAX_BATCH) => if n == 0 { return },
-                _ = &mut stop => {
-                    // No new events; those already queued are still received.
-                    stopping = true;
-                    rx.close();
-                    continue;
-                }
+        } else if tokio::select! {
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n == 0,
+            _ = &mut stop => {
+                // No new events; those already queued are still received.
+                stopping = true;
+                rx.close();
+                continue;
             }
+        } {
+            // Every sender is gone (the server is stopping).
+            drop(slot);
+            let _ = writing.acquire_many(slots as u32).await;
+            return;
         }
-        write(&store, std::mem::take(&mut batch)).await;
+        let store = store.clone();
+        let batch = std::mem::take(&mut batch);
+        tokio::spawn(async move {
+            write(&store, batch).await;
+            drop(slot);
+        });
     }
 }
 

@@ -325,6 +325,15 @@ impl TestApp {
         out
     }
 
+    /// Creates a person (from `fixtures::person`) with the admin's client.
+    pub async fn person(&self, family: &str, given: &str) -> homecoming_client::proto::Person {
+        self.client
+            .persons()
+            .create(fixtures::person(family, given))
+            .await
+            .unwrap_or_else(|e| panic!("creating person {family}: {e}"))
+    }
+
     /// A client with `token`, or with no token at all.
     pub async fn client_with(&self, token: Option<&str>) -> Client {
         client_for(self.addr, token).await

@@ -599,12 +599,7 @@ async fn the_audit_trail_records_reads_writes_and_failures(backend: Backend) {
 
 async fn reads_queued_for_the_audit_trail_are_written_at_shutdown(backend: Backend) {
     let app = spawn_app(backend).await;
-    let p = app
-        .client
-        .persons()
-        .create(fixtures::person("Останненко", "Гліб"))
-        .await
-        .unwrap();
+    let p = app.person("Останненко", "Гліб").await;
     let viewer = app.client_as(proto::Role::Viewer).await;
     for _ in 0..20 {
         viewer.persons().get(&p.id).await.unwrap();

@@ -40,12 +40,7 @@ async fn admin_events(app: &TestApp, filter: &str) -> Vec<proto::AuditEvent> {
 
 async fn an_editor_cannot_restrict_through_a_padded_mask(backend: Backend) {
     let app = spawn_app(backend).await;
-    let p = app
-        .client
-        .persons()
-        .create(fixtures::person("Маскенко", "Ігор"))
-        .await
-        .unwrap();
+    let p = app.person("Маскенко", "Ігор").await;
     let editor = app.client_as(proto::Role::Editor).await;
     for path in [" restricted", "restricted ", "\trestricted", " *"] {
         let e = editor
@@ -68,12 +63,7 @@ async fn an_editor_cannot_restrict_through_a_padded_mask(backend: Backend) {
 
 async fn ids_a_database_refuses_never_stop_the_audit_trail(backend: Backend) {
     let app = spawn_app(backend).await;
-    let p = app
-        .client
-        .persons()
-        .create(fixtures::person("Слідченко", "Олег"))
-        .await
-        .unwrap();
+    let p = app.person("Слідченко", "Олег").await;
     let viewer = app.client_as(proto::Role::Viewer).await;
     let long = "7".repeat(3000);
     let huge = "x".repeat(10_000_000);
@@ -136,12 +126,7 @@ async fn repeated_entries_make_one_small_error(backend: Backend) {
     );
 
     // A mask of 10,000 paths: one violation, before any path is read.
-    let p = app
-        .client
-        .persons()
-        .create(fixtures::person("Маскенко", "Ігор"))
-        .await
-        .unwrap();
+    let p = app.person("Маскенко", "Ігор").await;
     let paths: Vec<String> = (0..10_000).map(|i| format!("nope{i}")).collect();
     let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
     let e = app
@@ -180,12 +165,7 @@ async fn a_huge_list_of_codes_is_refused_without_looking_at_it(backend: Backend)
 
 async fn every_answered_read_has_its_audit_record_after_a_crash(backend: Backend) {
     let mut app = spawn_app(backend).await;
-    let p = app
-        .client
-        .persons()
-        .create(fixtures::person("Читаченко", "Ігор"))
-        .await
-        .unwrap();
+    let p = app.person("Читаченко", "Ігор").await;
     let viewer = app.client_as(proto::Role::Viewer).await;
     let mut answered = 0;
     for _ in 0..40 {
@@ -291,12 +271,7 @@ async fn text_with_nul_is_invalid_argument_on_both_backends(backend: Backend) {
 
 async fn a_lost_database_connection_is_unavailable_and_reads_are_retried(backend: Backend) {
     let app = spawn_app(backend).await;
-    let p = app
-        .client
-        .persons()
-        .create(fixtures::person("Обривенко", "Ігор"))
-        .await
-        .unwrap();
+    let p = app.person("Обривенко", "Ігор").await;
     if backend == Backend::Postgres {
         // What a PostgreSQL restart does to the pool: every connection ends with 57P01.
         use sea_orm::ConnectionTrait;
