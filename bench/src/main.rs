@@ -56,6 +56,20 @@ pub enum BackendArg {
     Postgres,
 }
 
+/// Which server binary to run, and where PostgreSQL is.
+#[derive(clap::Args)]
+struct Target {
+    /// A PostgreSQL server the benchmark may create a database on.
+    #[arg(
+        long,
+        env = "HOMECOMING_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+    #[arg(long, default_value = "target/release/homecoming-server")]
+    server_bin: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// The hardening figures (memory after a 4 MB request, latency during oversized creates,
@@ -63,14 +77,8 @@ enum Cmd {
     Hardening {
         #[arg(long, value_enum, default_value = "sqlite")]
         backend: BackendArg,
-        #[arg(
-            long,
-            env = "HOMECOMING_BENCH_POSTGRES_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-        )]
-        postgres_url: String,
-        #[arg(long, default_value = "target/release/homecoming-server")]
-        server_bin: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Every scenario on one backend, against a server this command starts.
     All {
@@ -82,15 +90,8 @@ enum Cmd {
         /// Small data, short runs: a smoke test of every scenario.
         #[arg(long)]
         quick: bool,
-        /// A PostgreSQL server the benchmark may create a database on.
-        #[arg(
-            long,
-            env = "HOMECOMING_BENCH_POSTGRES_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-        )]
-        postgres_url: String,
-        #[arg(long, default_value = "target/release/homecoming-server")]
-        server_bin: PathBuf,
+        #[command(flatten)]
+        target: Target,
         /// Seconds per timed scenario.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
@@ -112,8 +113,10 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Cmd::Hardening {
             backend,
-            postgres_url,
-            server_bin,
+            target: Target {
+                postgres_url,
+                server_bin,
+            },
         } => {
             let dir = tempfile::tempdir()?;
             let scratch = format!("homecoming_bench_hardening_{}", std::process::id());
@@ -137,8 +140,10 @@ async fn main() -> anyhow::Result<()> {
             backend,
             persons,
             quick,
-            postgres_url,
-            server_bin,
+            target: Target {
+                postgres_url,
+                server_bin,
+            },
             seconds,
             watchers,
             json,

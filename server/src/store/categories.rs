@@ -71,14 +71,7 @@ impl Store {
     }
 
     pub async fn list_categories(&self, q: &ListQuery) -> Result<Page<Category>, Error> {
-        let txn = self.read().await?;
-        let revision = super::current_revision(&txn).await?;
-        let (items, next_page_token) = list_in(&txn, q).await?;
-        Ok(Page {
-            items,
-            next_page_token,
-            revision,
-        })
+        self.read_page(async |txn| list_in(txn, q).await).await
     }
 
     /// Applies `incoming` through `paths` (AIP-134) to the category `id`.

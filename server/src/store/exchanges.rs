@@ -71,14 +71,7 @@ impl Store {
     }
 
     pub async fn list_exchanges(&self, q: &ListQuery) -> Result<Page<Exchange>, Error> {
-        let txn = self.read().await?;
-        let revision = super::current_revision(&txn).await?;
-        let (items, next_page_token) = list_in(&txn, q).await?;
-        Ok(Page {
-            items,
-            next_page_token,
-            revision,
-        })
+        self.read_page(async |txn| list_in(txn, q).await).await
     }
 
     pub async fn update_exchange(

@@ -267,6 +267,21 @@ impl Store {
         Ok(self.writer.begin_with_options(options).await?)
     }
 
+    /// One page read by `list` in a read snapshot, with the revision it was read at.
+    async fn read_page<T>(
+        &self,
+        list: impl AsyncFnOnce(&DatabaseTransaction) -> Result<(Vec<T>, Option<String>), Error>,
+    ) -> Result<Page<T>, Error> {
+        let txn = self.read().await?;
+        let revision = current_revision(&txn).await?;
+        let (items, next_page_token) = list(&txn).await?;
+        Ok(Page {
+            items,
+            next_page_token,
+            revision,
+        })
+    }
+
     /// A read transaction: every query in it sees one snapshot, so a page and the revision it
     /// reports agree.
     async fn read(&self) -> Result<DatabaseTransaction, Error> {

@@ -169,14 +169,8 @@ impl Store {
     }
 
     pub async fn list_persons(&self, q: &ListQuery) -> Result<Page<Person>, Error> {
-        let txn = self.read().await?;
-        let revision = super::current_revision(&txn).await?;
-        let (items, next_page_token) = list_in(&txn, q, self.sees_restricted()).await?;
-        Ok(Page {
-            items,
-            next_page_token,
-            revision,
-        })
+        self.read_page(async |txn| list_in(txn, q, self.sees_restricted()).await)
+            .await
     }
 
     pub async fn update_person(
