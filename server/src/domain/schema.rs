@@ -14,7 +14,8 @@
 //! A field of the struct that is missing from the declaration (or declared but gone from the
 //! struct) fails `declarations_cover_every_field` in each resource's tests.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde_json::Value as Json;
 
 use super::{Error, Meta, Violations, WireEnum};
 
@@ -58,8 +59,75 @@ pub enum Access<T: 'static> {
     Codes(fn(&T) -> &Vec<String>, fn(&mut T) -> &mut Vec<String>),
     /// Repeated text that filters do not name.
     List(fn(&T) -> &Vec<String>, fn(&mut T) -> &mut Vec<String>),
+    /// A point in time (inside repeated items: when a contact was informed).
+    Time(
+        fn(&T) -> &Option<DateTime<Utc>>,
+        fn(&mut T) -> &mut Option<DateTime<Utc>>,
+    ),
+    /// Repeated items of a declared type of their own (identity documents, contacts); stored
+    /// as JSON, not filtered.
+    Items(&'static dyn ItemList<T>),
     /// Normalised name keys computed from other fields (name search); only filters read them.
     Names(fn(&T) -> Vec<String>),
+}
+
+/// A list of items whose type is itself declared ([`Items`] is the one implementation); what
+/// a schema needs of such a list without knowing the item type.
+pub trait ItemList<T>: Sync {
+    fn len(&self, f: &T) -> usize;
+    fn copy(&self, to: &mut T, from: &T);
+    fn clear(&self, f: &mut T);
+    fn same(&self, a: &T, b: &T) -> bool;
+    /// Clears each item's sensitive fields.
+    fn redact(&self, f: &mut T);
+    /// The items as JSON objects keyed by their fields' names.
+    fn to_json(&self, f: &T) -> Json;
+    /// Reads items written by `to_json`; `Err` names what did not read.
+    fn from_json(&self, f: &mut T, v: &Json) -> Result<(), String>;
+}
+
+/// The items of `T` at `get`, each declared by `I::SCHEMA`.
+pub struct Items<T: 'static, I: 'static> {
+    pub get: fn(&T) -> &Vec<I>,
+    pub get_mut: fn(&mut T) -> &mut Vec<I>,
+}
+
+impl<T, I: Declared> ItemList<T> for Items<T, I> {
+    fn len(&self, f: &T) -> usize {
+        (self.get)(f).len()
+    }
+
+    fn copy(&self, to: &mut T, from: &T) {
+        (self.get_mut)(to).clone_from((self.get)(from));
+    }
+
+    fn clear(&self, f: &mut T) {
+        (self.get_mut)(f).clear();
+    }
+
+    fn same(&self, a: &T, b: &T) -> bool {
+        (self.get)(a) == (self.get)(b)
+    }
+
+    fn redact(&self, f: &mut T) {
+        for item in (self.get_mut)(f) {
+            I::SCHEMA.redact(item);
+        }
+    }
+
+    fn to_json(&self, f: &T) -> Json {
+        Json::Array((self.get)(f).iter().map(|i| I::SCHEMA.to_json(i)).collect())
+    }
+
+    fn from_json(&self, f: &mut T, v: &Json) -> Result<(), String> {
+        let list = v.as_array().ok_or("not a list")?;
+        let items = list
+            .iter()
+            .map(|item| I::SCHEMA.from_json(item))
+            .collect::<Result<Vec<I>, String>>()?;
+        *(self.get_mut)(f) = items;
+        Ok(())
+    }
 }
 
 /// Declares an enum field's access: `enum_access!(PersonFields, PersonStatus, status)`.
@@ -120,7 +188,8 @@ impl<T> Field<T> {
     pub const fn new(name: &'static str, access: Access<T>) -> Self {
         let (filterable, nullable) = match &access {
             Access::Int(..) | Access::Date(..) | Access::Id(..) => (true, true),
-            Access::List(..) => (false, false),
+            Access::Time(..) => (false, true),
+            Access::List(..) | Access::Items(_) => (false, false),
             _ => (true, false),
         };
         let column = match &access {
@@ -179,7 +248,7 @@ impl<T> Field<T> {
     pub fn is_set(&self) -> bool {
         matches!(
             self.access,
-            Access::Codes(..) | Access::List(..) | Access::Names(_)
+            Access::Codes(..) | Access::List(..) | Access::Items(_) | Access::Names(_)
         )
     }
 
@@ -201,6 +270,8 @@ impl<T> Field<T> {
             },
             Access::Id(get, _) => Value::Id(get(f).as_deref()),
             Access::Codes(get, _) | Access::List(get, _) => Value::Codes(get(f)),
+            Access::Time(get, _) => Value::Time(get(f).map_or(0, |t| t.timestamp_micros())),
+            Access::Items(_) => Value::Names(Vec::new()),
             Access::Names(keys) => Value::Names(keys(f)),
         }
     }
@@ -215,6 +286,8 @@ impl<T> Field<T> {
             Access::Enum(e) => (e.get)(f) != 0,
             Access::Id(get, _) => get(f).is_some(),
             Access::Codes(get, _) | Access::List(get, _) => !get(f).is_empty(),
+            Access::Time(get, _) => get(f).is_some(),
+            Access::Items(items) => items.len(f) > 0,
             Access::Names(_) => false,
         }
     }
@@ -231,6 +304,8 @@ impl<T> Field<T> {
             }
             Access::Id(get, set) => set(to).clone_from(get(from)),
             Access::Codes(get, set) | Access::List(get, set) => set(to).clone_from(get(from)),
+            Access::Time(get, set) => *set(to) = *get(from),
+            Access::Items(items) => items.copy(to, from),
             Access::Names(_) => {}
         }
     }
@@ -247,6 +322,8 @@ impl<T> Field<T> {
             }
             Access::Id(_, set) => *set(f) = None,
             Access::Codes(_, set) | Access::List(_, set) => set(f).clear(),
+            Access::Time(_, set) => *set(f) = None,
+            Access::Items(items) => items.clear(f),
             Access::Names(_) => {}
         }
     }
@@ -273,8 +350,74 @@ impl<T> Field<T> {
             Access::Enum(e) => (e.get)(a) == (e.get)(b),
             Access::Id(get, _) => get(a) == get(b),
             Access::Codes(get, _) | Access::List(get, _) => get(a) == get(b),
+            Access::Time(get, _) => get(a) == get(b),
+            Access::Items(items) => items.same(a, b),
             Access::Names(keys) => keys(a) == keys(b),
         }
+    }
+
+    /// The value as a stored record holds it: text, numbers, booleans, dates `YYYY-MM-DD`,
+    /// enums by their short name, times in RFC 3339, repeated values as arrays, unset as null.
+    pub fn to_json(&self, f: &T) -> Json {
+        match &self.access {
+            Access::Text(get, _) => Json::from(get(f).as_str()),
+            Access::Int(get, _) => get(f).map_or(Json::Null, Json::from),
+            Access::Bool(get, _) => Json::from(*get(f)),
+            Access::Date(get, _) => {
+                get(f).map_or(Json::Null, |d| Json::from(d.format("%Y-%m-%d").to_string()))
+            }
+            Access::Enum(e) => Json::from((e.name)((e.get)(f))),
+            Access::Id(get, _) => get(f).as_deref().map_or(Json::Null, Json::from),
+            Access::Codes(get, _) | Access::List(get, _) => Json::from(get(f).clone()),
+            Access::Time(get, _) => get(f).map_or(Json::Null, |t| {
+                Json::from(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            }),
+            Access::Items(items) => items.to_json(f),
+            Access::Names(_) => Json::Null,
+        }
+    }
+
+    /// Sets the value from what [`Field::to_json`] wrote (null: unset); `Err` when it does not
+    /// read as this field's type.
+    pub fn from_json(&self, f: &mut T, v: &Json) -> Result<(), String> {
+        let wrong = || format!("bad {}", self.name);
+        if v.is_null() {
+            self.clear(f);
+            return Ok(());
+        }
+        let text = || v.as_str().map(str::to_owned).ok_or_else(wrong);
+        match &self.access {
+            Access::Text(_, set) => *set(f) = text()?,
+            Access::Int(_, set) => {
+                let n = v.as_i64().ok_or_else(wrong)?;
+                *set(f) = Some(i32::try_from(n).map_err(|_| wrong())?);
+            }
+            Access::Bool(_, set) => *set(f) = v.as_bool().ok_or_else(wrong)?,
+            Access::Date(_, set) => {
+                let d = NaiveDate::parse_from_str(&text()?, "%Y-%m-%d").map_err(|_| wrong())?;
+                *set(f) = Some(d);
+            }
+            Access::Enum(e) => {
+                let code = (e.parse)(&text()?).ok_or_else(wrong)?;
+                (e.set)(f, code);
+            }
+            Access::Id(_, set) => *set(f) = Some(text()?),
+            Access::Codes(_, set) | Access::List(_, set) => {
+                *set(f) = v
+                    .as_array()
+                    .ok_or_else(wrong)?
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(wrong))
+                    .collect::<Result<_, _>>()?;
+            }
+            Access::Time(_, set) => {
+                let t = DateTime::parse_from_rfc3339(&text()?).map_err(|_| wrong())?;
+                *set(f) = Some(t.with_timezone(&Utc));
+            }
+            Access::Items(items) => items.from_json(f, v)?,
+            Access::Names(_) => {}
+        }
+        Ok(())
     }
 }
 
@@ -345,11 +488,56 @@ impl<T> Schema<T> {
         }
     }
 
-    /// Clears every sensitive field (what a viewer gets).
+    /// Clears every sensitive field, and the sensitive fields of repeated items (what a
+    /// viewer gets).
     pub fn redact(&self, fields: &mut T) {
-        for f in self.fields.iter().filter(|f| f.sensitive) {
-            f.clear(fields);
+        for f in self.fields {
+            if f.sensitive {
+                f.clear(fields);
+            } else if let Access::Items(items) = &f.access {
+                items.redact(fields);
+            }
         }
+    }
+
+    /// The stored fields as one JSON object (a dotted name nested in its group's object).
+    pub fn to_json(&self, fields: &T) -> Json {
+        let mut out = serde_json::Map::new();
+        for f in self.stored() {
+            let value = f.to_json(fields);
+            match f.name.split_once('.') {
+                None => {
+                    out.insert(f.name.to_owned(), value);
+                }
+                Some((group, leaf)) => {
+                    let g = out
+                        .entry(group.to_owned())
+                        .or_insert_with(|| Json::Object(serde_json::Map::new()));
+                    if let Some(g) = g.as_object_mut() {
+                        g.insert(leaf.to_owned(), value);
+                    }
+                }
+            }
+        }
+        Json::Object(out)
+    }
+
+    /// The fields read from a JSON object; absent keys leave fields unset.
+    pub fn from_json(&self, v: &Json) -> Result<T, String>
+    where
+        T: Default,
+    {
+        let mut out = T::default();
+        for f in self.stored() {
+            let mut at = Some(v);
+            for key in f.name.split('.') {
+                at = at.and_then(|x| x.get(key));
+            }
+            if let Some(value) = at {
+                f.from_json(&mut out, value)?;
+            }
+        }
+        Ok(out)
     }
 
     /// Whether a filter or ordering naming `name` would reveal a sensitive value.

@@ -108,6 +108,8 @@ impl<T: Default> Rows<T> {
                 Access::Enum(e) => (e.get)(fields).into(),
                 Access::Id(get, _) => get(fields).clone().into(),
                 Access::Codes(get, _) | Access::List(get, _) => to_json(get(fields))?.into(),
+                Access::Time(get, _) => get(fields).map(micros).into(),
+                Access::Items(items) => to_json(&items.to_json(fields))?.into(),
                 Access::Names(_) => continue,
             });
         }
@@ -138,6 +140,17 @@ impl<T: Default> Rows<T> {
                 Access::Codes(_, set) | Access::List(_, set) => {
                     let json: String = row.try_get("", c)?;
                     *set(&mut fields) = json_list(&json)?;
+                }
+                Access::Time(_, set) => {
+                    *set(&mut fields) = row.try_get::<Option<i64>>("", c)?.map(time);
+                }
+                Access::Items(items) => {
+                    let json: String = row.try_get("", c)?;
+                    let v: serde_json::Value = serde_json::from_str(&json)
+                        .map_err(|e| Error::Internal(format!("stored {c}: {e}")))?;
+                    items
+                        .from_json(&mut fields, &v)
+                        .map_err(|e| Error::Internal(format!("stored {c}: {e}")))?;
                 }
                 Access::Names(_) => {}
             }

@@ -8,7 +8,7 @@
 //! were versioned, plus `v`, so those rows read as version 1. Missing keys read as unset
 //! values; a record of an unknown version is an error, not a guess.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{
     Serialize, Serializer,
     ser::{SerializeMap, SerializeSeq},
@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 use crate::domain::{
     CATEGORY, Category, Derived, EXCHANGE, Error, Exchange, Meta, PERSON, Person, Resource,
     ResourceType,
-    schema::{Access, Declared, Field, Schema},
+    schema::{Declared, Field, Schema},
 };
 
 const VERSION: u64 = 1;
@@ -275,17 +275,7 @@ struct FieldValue<'a, T: 'static>(&'a Field<T>, &'a T);
 
 impl<T> Serialize for FieldValue<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let f = self.1;
-        match &self.0.access {
-            Access::Text(get, _) => get(f).serialize(s),
-            Access::Int(get, _) => get(f).serialize(s),
-            Access::Bool(get, _) => get(f).serialize(s),
-            Access::Date(get, _) => get(f).serialize(s),
-            Access::Enum(e) => (e.name)((e.get)(f)).serialize(s),
-            Access::Id(get, _) => get(f).serialize(s),
-            Access::Codes(get, _) | Access::List(get, _) => get(f).serialize(s),
-            Access::Names(_) => s.serialize_none(),
-        }
+        self.0.to_json(self.1).serialize(s)
     }
 }
 
@@ -352,49 +342,15 @@ fn meta(v: &Json) -> Result<Meta, Error> {
 
 /// Reads every declared field from a fields object; absent or null ones stay unset.
 fn fields_of<T: Declared>(v: &Json) -> Result<T, Error> {
-    let mut out = T::default();
-    for f in T::SCHEMA.fields.iter().filter(|f| f.is_stored()) {
-        let mut at = Some(v);
-        for key in f.name.split('.') {
-            at = at.and_then(|x| x.get(key));
-        }
-        let Some(value) = at.filter(|x| !x.is_null()) else {
-            continue;
-        };
-        let wrong = || bad(f.name);
-        let text = || value.as_str().map(str::to_owned).ok_or_else(wrong);
-        match &f.access {
-            Access::Text(_, set) => *set(&mut out) = text()?,
-            Access::Int(_, set) => {
-                let n = value.as_i64().ok_or_else(wrong)?;
-                *set(&mut out) = Some(i32::try_from(n).map_err(|_| wrong())?);
-            }
-            Access::Bool(_, set) => *set(&mut out) = value.as_bool().ok_or_else(wrong)?,
-            Access::Date(_, set) => {
-                let d = NaiveDate::parse_from_str(&text()?, "%Y-%m-%d").map_err(|_| wrong())?;
-                *set(&mut out) = Some(d);
-            }
-            Access::Enum(e) => {
-                let code = (e.parse)(&text()?).ok_or_else(wrong)?;
-                (e.set)(&mut out, code);
-            }
-            Access::Id(_, set) => *set(&mut out) = Some(text()?),
-            Access::Codes(_, set) | Access::List(_, set) => {
-                *set(&mut out) = value
-                    .as_array()
-                    .ok_or_else(wrong)?
-                    .iter()
-                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(wrong))
-                    .collect::<Result<_, _>>()?;
-            }
-            Access::Names(_) => {}
-        }
-    }
-    Ok(out)
+    T::SCHEMA
+        .from_json(v)
+        .map_err(|e| Error::Internal(format!("stored record: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
     use crate::domain::{
         Aftercare, CareStatus, CategoryFields, CategoryKind, ExchangeStatus, PersonFields,

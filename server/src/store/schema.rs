@@ -125,6 +125,8 @@ impl Table {
                 Access::Codes(..) => link().map(|link| FieldType::Set { link, codes: true }),
                 Access::List(..) => link().map(|link| FieldType::Set { link, codes: false }),
                 Access::Names(_) => link().map(FieldType::NameKeys),
+                // Not filterable (`Field::new`); a time filter would be `FieldType::Time`.
+                Access::Time(..) | Access::Items(_) => None,
             };
             // A set without a link table cannot be filtered; `links_match_the_declarations`
             // fails on it.
