@@ -138,6 +138,18 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// What kind of document identifies a person.
+    DocumentType, "IDENTITY_DOCUMENT_TYPE_" {
+        Passport = 1 => "PASSPORT",
+        InternationalPassport = 2 => "INTERNATIONAL_PASSPORT",
+        MilitaryId = 3 => "MILITARY_ID",
+        BirthCertificate = 4 => "BIRTH_CERTIFICATE",
+        ResidencePermit = 5 => "RESIDENCE_PERMIT",
+        Other = 6 => "OTHER",
+    }
+);
+
+wire_enum!(
     CareStatus, "CARE_STATUS_" {
         NotStarted = 1 => "NOT_STARTED",
         InProgress = 2 => "IN_PROGRESS",

@@ -21,12 +21,12 @@ use chrono::{DateTime, Utc};
 
 pub use category::{CATEGORY, Category, CategoryFields, Code};
 pub use enums::{
-    CareStatus, CategoryKind, ExchangeStatus, PersonKind, PersonStatus, RankGroup, Role,
-    ServiceBranch, Sex, WireEnum,
+    CareStatus, CategoryKind, DocumentType, ExchangeStatus, PersonKind, PersonStatus, RankGroup,
+    Role, ServiceBranch, Sex, WireEnum,
 };
 pub use error::{Error, FieldViolation, MAX_VIOLATIONS, Violations};
 pub use exchange::{EXCHANGE, Exchange, ExchangeFields};
-pub use person::{Aftercare, Derived, PERSON, Person, PersonFields};
+pub use person::{Aftercare, Contact, Derived, IdentityDocument, PERSON, Person, PersonFields};
 
 /// Fields every stored resource has; all are output only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +105,9 @@ impl Operation {
     }
 }
 
-/// Any stored resource (as the change log and Watch carry them).
+/// Any stored resource (as the change log and Watch carry them). A person is much larger than
+/// the others; the watch cache holds changes behind `Arc`, so the difference is not copied.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
     Category(Category),

@@ -1,11 +1,11 @@
 //! Persons: defenders and civilians held or returned, and the figures derived from their dates.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::{
-    CareStatus, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex, Violations,
-    exchange,
-    schema::{Access, Declared, Field, Schema, access, enum_access},
+    CareStatus, DocumentType, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex,
+    Violations, WireEnum, exchange,
+    schema::{Access, Declared, Field, Items, Schema, access, enum_access},
     text, translit,
 };
 
@@ -48,7 +48,90 @@ pub struct PersonFields {
     pub notes: String,
     /// Withheld: only admins see the person at all (Geneva Convention IV Art. 137).
     pub restricted: bool,
+    /// The mother's maiden name (GC III Art. 122).
+    pub mother_maiden_name: String,
+    /// The Power on which the person depends (GC III Art. 122).
+    pub power_depended_on: String,
+    /// The last place of residence (GC IV Art. 138).
+    pub last_residence: String,
+    /// Where correspondence reaches the person (GC III Art. 122). Sensitive.
+    pub correspondence_address: String,
+    /// Distinguishing marks (GC IV Art. 138). Sensitive.
+    pub distinguishing_marks: String,
+    pub identity_documents: Vec<IdentityDocument>,
+    /// Other spellings of the name, as other lists write it (searched by `name:`).
+    pub aliases: Vec<String>,
+    /// The persons to be informed (GC III Art. 122).
+    pub contacts: Vec<Contact>,
 }
+
+/// A document that identifies the person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub struct IdentityDocument {
+    #[cfg_attr(test, serde(rename = "type"))]
+    pub document_type: DocumentType,
+    /// Sensitive.
+    pub number: String,
+    pub issuer: String,
+}
+
+/// Someone to be informed about the person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub struct Contact {
+    pub name: String,
+    /// How they relate to the person (mother, spouse, …).
+    pub relationship: String,
+    /// Sensitive.
+    pub phone: String,
+    /// Sensitive.
+    pub address: String,
+    /// When they were last informed.
+    pub informed_time: Option<DateTime<Utc>>,
+}
+
+/// The declaration of an identity document's fields.
+pub const IDENTITY_DOCUMENT: Schema<IdentityDocument> = Schema {
+    resource: "identity_documents",
+    singular: "identity_document",
+    fields: &[
+        Field::new(
+            "type",
+            enum_access!(IdentityDocument, DocumentType, document_type),
+        ),
+        Field::new("number", access!(Text, IdentityDocument, number)).sensitive(),
+        Field::new("issuer", access!(Text, IdentityDocument, issuer)),
+    ],
+    derived: &[],
+};
+
+/// The declaration of a contact's fields.
+pub const CONTACT: Schema<Contact> = Schema {
+    resource: "contacts",
+    singular: "contact",
+    fields: &[
+        Field::new("name", access!(Text, Contact, name)),
+        Field::new("relationship", access!(Text, Contact, relationship)),
+        Field::new("phone", access!(Text, Contact, phone)).sensitive(),
+        Field::new("address", access!(Text, Contact, address)).sensitive(),
+        Field::new("informed_time", access!(Time, Contact, informed_time)),
+    ],
+    derived: &[],
+};
+
+impl Declared for IdentityDocument {
+    const SCHEMA: &'static Schema<Self> = &IDENTITY_DOCUMENT;
+}
+
+impl Declared for Contact {
+    const SCHEMA: &'static Schema<Self> = &CONTACT;
+}
+
+/// Longest address, in characters.
+const ADDRESS_MAX: usize = 500;
+/// Longest phone number, in characters.
+const PHONE_MAX: usize = 50;
 
 /// Figures derived from the dates, never stored by hand.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -125,6 +208,63 @@ impl PersonFields {
         }
         exchange::category_codes(&mut v, &mut self.category_codes);
         text::long(&mut v, "notes", &mut self.notes);
+        for (field, value, max) in [
+            (
+                "mother_maiden_name",
+                &mut self.mother_maiden_name,
+                text::NAME_MAX,
+            ),
+            (
+                "power_depended_on",
+                &mut self.power_depended_on,
+                text::NAME_MAX,
+            ),
+            ("last_residence", &mut self.last_residence, ADDRESS_MAX),
+            (
+                "correspondence_address",
+                &mut self.correspondence_address,
+                ADDRESS_MAX,
+            ),
+        ] {
+            text::line(&mut v, field, value, max, false);
+        }
+        text::long(
+            &mut v,
+            "distinguishing_marks",
+            &mut self.distinguishing_marks,
+        );
+        text::entries(&mut v, "aliases", &mut self.aliases, text::NAME_MAX);
+        if text::count(&mut v, "identity_documents", self.identity_documents.len()) {
+            for (i, d) in self.identity_documents.iter_mut().enumerate() {
+                let at = |f: &str| format!("identity_documents[{i}].{f}");
+                if d.document_type == DocumentType::Unspecified {
+                    v.add(
+                        at("type"),
+                        format!("is required ({})", DocumentType::names()),
+                    );
+                }
+                text::line(&mut v, &at("number"), &mut d.number, text::NAME_MAX, true);
+                text::line(&mut v, &at("issuer"), &mut d.issuer, text::NAME_MAX, false);
+            }
+        }
+        if text::count(&mut v, "contacts", self.contacts.len()) {
+            for (i, c) in self.contacts.iter_mut().enumerate() {
+                let at = |f: &str| format!("contacts[{i}].{f}");
+                text::line(&mut v, &at("name"), &mut c.name, text::NAME_MAX, true);
+                text::line(
+                    &mut v,
+                    &at("relationship"),
+                    &mut c.relationship,
+                    text::NAME_MAX,
+                    false,
+                );
+                text::line(&mut v, &at("phone"), &mut c.phone, PHONE_MAX, false);
+                text::line(&mut v, &at("address"), &mut c.address, ADDRESS_MAX, false);
+                if c.informed_time.is_some_and(|t| t.date_naive() > today) {
+                    v.add(at("informed_time"), "must not be in the future");
+                }
+            }
+        }
         v.finish(self)
     }
 
@@ -228,15 +368,64 @@ pub const PERSON: Schema<PersonFields> = Schema {
             .sensitive()
             .unfiltered(),
         Field::new("restricted", access!(Bool, PersonFields, restricted)),
+        Field::new(
+            "mother_maiden_name",
+            access!(Text, PersonFields, mother_maiden_name),
+        )
+        .unfiltered(),
+        Field::new(
+            "power_depended_on",
+            access!(Text, PersonFields, power_depended_on),
+        )
+        .unfiltered(),
+        Field::new(
+            "last_residence",
+            access!(Text, PersonFields, last_residence),
+        )
+        .unfiltered(),
+        Field::new(
+            "correspondence_address",
+            access!(Text, PersonFields, correspondence_address),
+        )
+        .sensitive()
+        .unfiltered(),
+        Field::new(
+            "distinguishing_marks",
+            access!(Text, PersonFields, distinguishing_marks),
+        )
+        .sensitive()
+        .unfiltered(),
+        Field::new(
+            "identity_documents",
+            Access::Items(&Items::<PersonFields, IdentityDocument> {
+                get: |f| &f.identity_documents,
+                get_mut: |f| &mut f.identity_documents,
+            }),
+        ),
+        Field::new("aliases", access!(List, PersonFields, aliases)),
+        Field::new(
+            "contacts",
+            Access::Items(&Items::<PersonFields, Contact> {
+                get: |f| &f.contacts,
+                get_mut: |f| &mut f.contacts,
+            }),
+        ),
         // Name search: `name:"Шевч"` matches a person one of whose names starts so.
         Field::new("name", Access::Names(name_keys)),
     ],
     derived: &["age_at_return", "days_in_captivity"],
 };
 
-/// The normalised keys of a person's names (`domain::translit`), as name search matches them.
+/// The normalised keys of a person's names and aliases (`domain::translit`), as name search
+/// matches them.
 pub fn name_keys(f: &PersonFields) -> Vec<String> {
-    translit::person_keys(&f.family_name, &f.given_name, &f.patronymic)
+    let mut keys = translit::person_keys(&f.family_name, &f.given_name, &f.patronymic);
+    if !f.aliases.is_empty() {
+        keys.extend(f.aliases.iter().flat_map(|a| translit::name_keys(a)));
+        keys.sort();
+        keys.dedup();
+    }
+    keys
 }
 
 impl Declared for PersonFields {
@@ -406,5 +595,47 @@ mod tests {
             CareStatus::InProgress
         );
         assert_eq!(current.aftercare.payments, CareStatus::Unspecified);
+    }
+
+    #[test]
+    fn the_item_declarations_cover_their_fields() {
+        crate::domain::schema::tests::assert_covers(&IDENTITY_DOCUMENT);
+        crate::domain::schema::tests::assert_covers(&CONTACT);
+    }
+
+    #[test]
+    fn viewers_lose_the_sensitive_parts_of_documents_and_contacts() {
+        let mut f = PersonFields {
+            correspondence_address: "Synthetic street 1".into(),
+            identity_documents: vec![IdentityDocument {
+                document_type: DocumentType::MilitaryId,
+                number: "AA-000001".into(),
+                issuer: "Synthetic office".into(),
+            }],
+            contacts: vec![Contact {
+                name: "Вигадана Марія".into(),
+                phone: "+380000000000".into(),
+                address: "Synthetic street 2".into(),
+                ..Default::default()
+            }],
+            ..valid()
+        };
+        PERSON.redact(&mut f);
+        assert!(f.correspondence_address.is_empty());
+        assert_eq!(f.identity_documents[0].number, "");
+        assert_eq!(f.identity_documents[0].issuer, "Synthetic office");
+        assert_eq!(f.contacts[0].name, "Вигадана Марія");
+        assert!(f.contacts[0].phone.is_empty() && f.contacts[0].address.is_empty());
+    }
+
+    #[test]
+    fn aliases_are_searched_like_the_name() {
+        let f = PersonFields {
+            aliases: vec!["Александр Гриценко".into()],
+            ..valid()
+        };
+        let keys = name_keys(&f);
+        assert!(keys.contains(&"testenko".to_owned()));
+        assert!(keys.iter().any(|k| k.starts_with("hrytsenko")), "{keys:?}");
     }
 }

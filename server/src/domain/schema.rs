@@ -83,7 +83,7 @@ pub trait ItemList<T>: Sync {
     /// The items as JSON objects keyed by their fields' names.
     fn to_json(&self, f: &T) -> Json;
     /// Reads items written by `to_json`; `Err` names what did not read.
-    fn from_json(&self, f: &mut T, v: &Json) -> Result<(), String>;
+    fn read_json(&self, f: &mut T, v: &Json) -> Result<(), String>;
 }
 
 /// The items of `T` at `get`, each declared by `I::SCHEMA`.
@@ -119,11 +119,11 @@ impl<T, I: Declared> ItemList<T> for Items<T, I> {
         Json::Array((self.get)(f).iter().map(|i| I::SCHEMA.to_json(i)).collect())
     }
 
-    fn from_json(&self, f: &mut T, v: &Json) -> Result<(), String> {
+    fn read_json(&self, f: &mut T, v: &Json) -> Result<(), String> {
         let list = v.as_array().ok_or("not a list")?;
         let items = list
             .iter()
-            .map(|item| I::SCHEMA.from_json(item))
+            .map(|item| I::SCHEMA.read_json(item))
             .collect::<Result<Vec<I>, String>>()?;
         *(self.get_mut)(f) = items;
         Ok(())
@@ -379,7 +379,7 @@ impl<T> Field<T> {
 
     /// Sets the value from what [`Field::to_json`] wrote (null: unset); `Err` when it does not
     /// read as this field's type.
-    pub fn from_json(&self, f: &mut T, v: &Json) -> Result<(), String> {
+    pub fn read_json(&self, f: &mut T, v: &Json) -> Result<(), String> {
         let wrong = || format!("bad {}", self.name);
         if v.is_null() {
             self.clear(f);
@@ -414,7 +414,7 @@ impl<T> Field<T> {
                 let t = DateTime::parse_from_rfc3339(&text()?).map_err(|_| wrong())?;
                 *set(f) = Some(t.with_timezone(&Utc));
             }
-            Access::Items(items) => items.from_json(f, v)?,
+            Access::Items(items) => items.read_json(f, v)?,
             Access::Names(_) => {}
         }
         Ok(())
@@ -523,7 +523,7 @@ impl<T> Schema<T> {
     }
 
     /// The fields read from a JSON object; absent keys leave fields unset.
-    pub fn from_json(&self, v: &Json) -> Result<T, String>
+    pub fn read_json(&self, v: &Json) -> Result<T, String>
     where
         T: Default,
     {
@@ -534,7 +534,7 @@ impl<T> Schema<T> {
                 at = at.and_then(|x| x.get(key));
             }
             if let Some(value) = at {
-                f.from_json(&mut out, value)?;
+                f.read_json(&mut out, value)?;
             }
         }
         Ok(out)

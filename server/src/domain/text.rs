@@ -27,6 +27,19 @@ pub fn line(v: &mut Violations, field: &str, value: &mut String, max: usize, req
     }
 }
 
+/// Checks the count of a repeated field (at most 50); returns whether its entries may be
+/// looked at.
+pub fn count(v: &mut Violations, field: &str, n: usize) -> bool {
+    if n > REPEATED_MAX {
+        v.add(
+            field,
+            format!("must have at most {REPEATED_MAX} entries (got {n})"),
+        );
+        return false;
+    }
+    true
+}
+
 /// Whether a value is printable text a store accepts (no NUL or other control characters).
 pub fn printable(value: &str) -> bool {
     !value.chars().any(char::is_control)

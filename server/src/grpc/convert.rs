@@ -10,8 +10,9 @@ use prost_types::Timestamp;
 use super::{Audited, validated};
 use crate::{
     domain::{
-        Aftercare, Category, CategoryFields, Change, Error, Exchange, ExchangeFields, Meta,
-        Operation, Person, PersonFields, Resource, ResourceType, Role, Violations, WireEnum,
+        Aftercare, Category, CategoryFields, Change, Contact, Error, Exchange, ExchangeFields,
+        IdentityDocument, Meta, Operation, Person, PersonFields, Resource, ResourceType, Role,
+        Violations, WireEnum,
         access::{AuditEvent, Caller, NewToken, Token},
         filter, parse_id,
         summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
@@ -67,6 +68,18 @@ fn enum_in<E: WireEnum + Default>(v: &mut Violations, field: &str, code: i32) ->
         );
         E::default()
     })
+}
+
+/// An optional time of a request; a timestamp no calendar holds is a violation.
+fn time_in(v: &mut Violations, field: &str, t: Option<Timestamp>) -> Option<DateTime<Utc>> {
+    let t = t?;
+    let time = u32::try_from(t.nanos)
+        .ok()
+        .and_then(|n| DateTime::from_timestamp(t.seconds, n));
+    if time.is_none() {
+        v.add(field, "is not a valid time");
+    }
+    time
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
@@ -277,6 +290,14 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         days_in_captivity: _,
         restricted,
         father_name,
+        mother_maiden_name,
+        power_depended_on,
+        last_residence,
+        correspondence_address,
+        distinguishing_marks,
+        identity_documents,
+        aliases,
+        contacts,
     } = p;
     let mut v = Violations::new();
     let f = |name: &str| format!("{prefix}.{name}");
@@ -322,6 +343,56 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         },
         notes,
         restricted,
+        mother_maiden_name,
+        power_depended_on,
+        last_residence,
+        correspondence_address,
+        distinguishing_marks,
+        identity_documents: identity_documents
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let pb::IdentityDocument {
+                    r#type,
+                    number,
+                    issuer,
+                } = d;
+                IdentityDocument {
+                    document_type: enum_in(
+                        &mut v,
+                        &f(&format!("identity_documents[{i}].type")),
+                        r#type,
+                    ),
+                    number,
+                    issuer,
+                }
+            })
+            .collect(),
+        aliases,
+        contacts: contacts
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pb::Contact {
+                    name,
+                    relationship,
+                    phone,
+                    address,
+                    informed_time,
+                } = c;
+                Contact {
+                    name,
+                    relationship,
+                    phone,
+                    address,
+                    informed_time: time_in(
+                        &mut v,
+                        &f(&format!("contacts[{i}].informed_time")),
+                        informed_time,
+                    ),
+                }
+            })
+            .collect(),
     };
     (Incoming { fields, id, etag }, v)
 }
@@ -352,6 +423,14 @@ pub fn person_out(p: Person) -> pb::Person {
         aftercare,
         notes,
         restricted,
+        mother_maiden_name,
+        power_depended_on,
+        last_residence,
+        correspondence_address,
+        distinguishing_marks,
+        identity_documents,
+        aliases,
+        contacts,
     } = p.fields;
     pb::Person {
         id,
@@ -387,6 +466,30 @@ pub fn person_out(p: Person) -> pb::Person {
         days_in_captivity: p.derived.days_in_captivity,
         restricted,
         father_name,
+        mother_maiden_name,
+        power_depended_on,
+        last_residence,
+        correspondence_address,
+        distinguishing_marks,
+        identity_documents: identity_documents
+            .into_iter()
+            .map(|d| pb::IdentityDocument {
+                r#type: d.document_type.code(),
+                number: d.number,
+                issuer: d.issuer,
+            })
+            .collect(),
+        aliases,
+        contacts: contacts
+            .into_iter()
+            .map(|c| pb::Contact {
+                name: c.name,
+                relationship: c.relationship,
+                phone: c.phone,
+                address: c.address,
+                informed_time: c.informed_time.map(timestamp),
+            })
+            .collect(),
     }
 }
 

@@ -149,7 +149,7 @@ impl<T: Default> Rows<T> {
                     let v: serde_json::Value = serde_json::from_str(&json)
                         .map_err(|e| Error::Internal(format!("stored {c}: {e}")))?;
                     items
-                        .from_json(&mut fields, &v)
+                        .read_json(&mut fields, &v)
                         .map_err(|e| Error::Internal(format!("stored {c}: {e}")))?;
                 }
                 Access::Names(_) => {}

@@ -343,7 +343,7 @@ fn meta(v: &Json) -> Result<Meta, Error> {
 /// Reads every declared field from a fields object; absent or null ones stay unset.
 fn fields_of<T: Declared>(v: &Json) -> Result<T, Error> {
     T::SCHEMA
-        .from_json(v)
+        .read_json(v)
         .map_err(|e| Error::Internal(format!("stored record: {e}")))
 }
 

@@ -9,6 +9,7 @@ mod exchanges;
 mod idempotency;
 mod lists;
 mod persons;
+mod record;
 mod revisions;
 mod server;
 mod summary;
