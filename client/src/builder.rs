@@ -6,6 +6,7 @@ use std::time::Duration;
 use homecoming_proto::v1::{
     access_service_client::AccessServiceClient, audit_service_client::AuditServiceClient,
     category_service_client::CategoryServiceClient, exchange_service_client::ExchangeServiceClient,
+    person_event_service_client::PersonEventServiceClient,
     person_service_client::PersonServiceClient, registry_service_client::RegistryServiceClient,
     watch_service_client::WatchServiceClient,
 };
@@ -16,7 +17,7 @@ use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
 };
 
-use crate::{Categories, Client, Error, Exchanges, Persons};
+use crate::{Categories, Client, Error, Exchanges, PersonEvents, Persons};
 
 /// The transport every service client uses: the channel, with the bearer token added.
 pub type Transport = InterceptedService<Channel, Bearer>;
@@ -175,6 +176,12 @@ impl ClientBuilder {
             },
             persons: Persons {
                 inner: PersonServiceClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                retries: self.create_retries,
+            },
+            person_events: PersonEvents {
+                inner: PersonEventServiceClient::with_interceptor(channel.clone(), auth.clone())
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
                 retries: self.create_retries,

@@ -8,7 +8,8 @@ use homecoming_proto::v1::{
 use tonic::transport::Channel;
 
 use crate::{
-    Categories, ClientBuilder, Date, Error, Exchanges, ListQuery, Persons, WatchBuilder,
+    Categories, ClientBuilder, Date, Error, Exchanges, ListQuery, PersonEvents, Persons,
+    WatchBuilder,
     builder::Transport,
     paging::{Page, paged},
     proto,
@@ -21,6 +22,7 @@ pub struct Client {
     pub(crate) categories: Categories,
     pub(crate) exchanges: Exchanges,
     pub(crate) persons: Persons,
+    pub(crate) person_events: PersonEvents,
     pub(crate) registry: RegistryServiceClient<Transport>,
     pub(crate) watch: WatchServiceClient<Transport>,
     pub(crate) access: AccessServiceClient<Transport>,
@@ -43,6 +45,11 @@ impl Client {
 
     pub fn persons(&self) -> &Persons {
         &self.persons
+    }
+
+    /// Persons' timelines.
+    pub fn events(&self) -> &PersonEvents {
+        &self.person_events
     }
 
     /// Figures across the exchanges dated from `start` to `end` (inclusive; `None`: open), per

@@ -31,7 +31,8 @@
 //! - `builder`: [`ClientBuilder`]: endpoint, deadlines, bearer token, (mutual) TLS.
 //! - `client`: [`Client`], one cheap-to-clone client over one HTTP/2 channel; figures, and the
 //!   admin calls (tokens, the audit trail).
-//! - `resources`: [`Categories`], [`Exchanges`], [`Persons`], typed handles, one per service.
+//! - `resources`: [`Categories`], [`Exchanges`], [`Persons`], [`PersonEvents`], typed handles,
+//!   one per service.
 //!   Creates send a request id (AIP-155) and retry on UNAVAILABLE with the same id, so a retry
 //!   never creates twice.
 //! - `paging`: [`ListQuery`] and [`Page`]; `list` returns a `Stream` that pages for you,
@@ -61,7 +62,7 @@ pub use homecoming_proto::google::r#type::Date;
 /// The generated `homecoming.v1` types.
 pub use homecoming_proto::v1 as proto;
 pub use paging::{ListQuery, Page};
-pub use resources::{Categories, Exchanges, Persons, new_request_id};
+pub use resources::{Categories, Exchanges, PersonEvents, Persons, new_request_id};
 pub use watch::{WatchBuilder, WatchEvent};
 
 /// `google.type.Date` for a calendar day.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures::Stream;
 use homecoming_proto::v1::{
     category_service_client::CategoryServiceClient, exchange_service_client::ExchangeServiceClient,
+    person_event_service_client::PersonEventServiceClient,
     person_service_client::PersonServiceClient,
 };
 use prost_types::FieldMask;
@@ -201,6 +202,16 @@ handle!(
     list_persons / ListPersonsRequest,
     update_person / UpdatePersonRequest,
     delete_person / DeletePersonRequest,
+);
+
+handle!(
+    /// `homecoming.v1.PersonEventService`: persons' timelines (`person_id = "…"` filters one).
+    PersonEvents, PersonEventServiceClient, PersonEvent, event, person_events,
+    create_person_event / CreatePersonEventRequest,
+    get_person_event / GetPersonEventRequest,
+    list_person_events / ListPersonEventsRequest,
+    update_person_event / UpdatePersonEventRequest,
+    delete_person_event / DeletePersonEventRequest,
 );
 
 impl Exchanges {

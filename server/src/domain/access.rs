@@ -13,7 +13,9 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Error, PERSON, Person, Role, Violations, WireEnum};
+use super::{
+    Error, PERSON, PERSON_EVENT, Person, PersonEvent, Role, Violations, WireEnum, schema::Schema,
+};
 
 /// Longest method path an audit event keeps, in characters.
 const MAX_METHOD: usize = 200;
@@ -72,15 +74,34 @@ impl Caller {
         person
     }
 
-    /// Refuses a filter or ordering that names a field this caller may not see (it would tell
-    /// the value by which rows match). `fields` are the names used; `request_field` is where.
+    /// `event` as this caller may see it: its notes cleared for viewers.
+    pub fn redact_event(&self, mut event: PersonEvent) -> PersonEvent {
+        if !self.sees_sensitive() {
+            PERSON_EVENT.redact(&mut event.fields);
+        }
+        event
+    }
+
+    /// Refuses a person filter or ordering that names a field this caller may not see (it
+    /// would tell the value by which rows match). `fields` are the names used; `request_field`
+    /// is where.
     pub fn check_fields_visible<'a>(
         &self,
         request_field: &str,
         fields: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Error> {
+        self.check_visible_in(&PERSON, request_field, fields)
+    }
+
+    /// As [`Caller::check_fields_visible`], for the fields of any declared resource.
+    pub fn check_visible_in<'a, T>(
+        &self,
+        schema: &Schema<T>,
+        request_field: &str,
+        fields: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Error> {
         for f in fields {
-            if PERSON.sensitive(f) && !self.sees_sensitive() {
+            if schema.sensitive(f) && !self.sees_sensitive() {
                 return Err(Error::PermissionDenied {
                     field: Some(request_field.to_owned()),
                     message: format!(

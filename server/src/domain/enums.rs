@@ -150,6 +150,36 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// What happened to a person (see `domain::event` for what each sets on the record).
+    PersonEventType, "PERSON_EVENT_TYPE_" {
+        Captured = 1 => "CAPTURED",
+        Interned = 2 => "INTERNED",
+        Transferred = 3 => "TRANSFERRED",
+        Hospitalised = 4 => "HOSPITALISED",
+        Convicted = 5 => "CONVICTED",
+        Released = 6 => "RELEASED",
+        Exchanged = 7 => "EXCHANGED",
+        Escaped = 8 => "ESCAPED",
+        Died = 9 => "DIED",
+        RepatriatedRemains = 10 => "REPATRIATED_REMAINS",
+        FamilyInformed = 11 => "FAMILY_INFORMED",
+        MedicalExamination = 12 => "MEDICAL_EXAMINATION",
+        Rehabilitation = 13 => "REHABILITATION",
+        Payment = 14 => "PAYMENT",
+        Other = 15 => "OTHER",
+    }
+);
+
+wire_enum!(
+    /// How much of a date is known.
+    DatePrecision, "DATE_PRECISION_" {
+        Day = 1 => "DAY",
+        Month = 2 => "MONTH",
+        Year = 3 => "YEAR",
+    }
+);
+
+wire_enum!(
     CareStatus, "CARE_STATUS_" {
         NotStarted = 1 => "NOT_STARTED",
         InProgress = 2 => "IN_PROGRESS",

@@ -8,7 +8,7 @@
 use chrono::{DateTime, NaiveDate};
 
 use super::{
-    CATEGORY, Category, EXCHANGE, Exchange, PERSON, Person,
+    CATEGORY, Category, EXCHANGE, Exchange, PERSON, PERSON_EVENT, Person, PersonEvent,
     filter::{Comparison, Expr, Op},
     schema::Value as FieldValue,
     translit,
@@ -92,6 +92,12 @@ impl Matchable for Category {
 impl Matchable for Exchange {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
         EXCHANGE.value(&self.meta, &self.fields, name)
+    }
+}
+
+impl Matchable for PersonEvent {
+    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+        PERSON_EVENT.value(&self.meta, &self.fields, name)
     }
 }
 

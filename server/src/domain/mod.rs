@@ -14,6 +14,7 @@ pub mod text;
 pub mod translit;
 
 pub mod category;
+pub mod event;
 pub mod exchange;
 pub mod person;
 
@@ -25,6 +26,7 @@ pub use enums::{
     Role, ServiceBranch, Sex, WireEnum,
 };
 pub use error::{Error, FieldViolation, MAX_VIOLATIONS, Violations};
+pub use event::{PERSON_EVENT, PersonEvent, PersonEventFields};
 pub use exchange::{EXCHANGE, Exchange, ExchangeFields};
 pub use person::{Aftercare, Contact, Derived, IdentityDocument, PERSON, Person, PersonFields};
 
@@ -57,6 +59,7 @@ pub enum ResourceType {
     Category,
     Exchange,
     Person,
+    PersonEvent,
 }
 
 impl ResourceType {
@@ -65,6 +68,7 @@ impl ResourceType {
             ResourceType::Category => "category",
             ResourceType::Exchange => "exchange",
             ResourceType::Person => "person",
+            ResourceType::PersonEvent => "person_event",
         }
     }
 
@@ -73,6 +77,7 @@ impl ResourceType {
             "category" => Some(ResourceType::Category),
             "exchange" => Some(ResourceType::Exchange),
             "person" => Some(ResourceType::Person),
+            "person_event" => Some(ResourceType::PersonEvent),
             _ => None,
         }
     }
@@ -113,6 +118,7 @@ pub enum Resource {
     Category(Category),
     Exchange(Exchange),
     Person(Person),
+    PersonEvent(PersonEvent),
 }
 
 impl Resource {
@@ -121,6 +127,26 @@ impl Resource {
             Resource::Category(_) => ResourceType::Category,
             Resource::Exchange(_) => ResourceType::Exchange,
             Resource::Person(_) => ResourceType::Person,
+            Resource::PersonEvent(_) => ResourceType::PersonEvent,
+        }
+    }
+
+    /// Whether only admins may see it: a restricted person, or an event of one.
+    pub fn restricted(&self) -> bool {
+        match self {
+            Resource::Person(p) => p.fields.restricted,
+            Resource::PersonEvent(e) => e.fields.restricted,
+            Resource::Category(_) | Resource::Exchange(_) => false,
+        }
+    }
+
+    /// When it last changed.
+    pub fn update_time(&self) -> DateTime<Utc> {
+        match self {
+            Resource::Category(c) => c.meta.update_time,
+            Resource::Exchange(x) => x.meta.update_time,
+            Resource::Person(p) => p.meta.update_time,
+            Resource::PersonEvent(e) => e.meta.update_time,
         }
     }
 
@@ -129,6 +155,7 @@ impl Resource {
             Resource::Category(c) => c,
             Resource::Exchange(x) => x,
             Resource::Person(p) => p,
+            Resource::PersonEvent(e) => e,
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum Mode {
     Mutable,
     /// Set on create, never changed (it may be echoed back unchanged).
     Immutable,
+    /// Set by the server only.
+    OutputOnly,
     /// A name filters accept that is not a field of the resource (`name:"…"`).
     FilterOnly,
 }
@@ -213,6 +215,11 @@ impl<T> Field<T> {
 
     pub const fn immutable(mut self) -> Self {
         self.mode = Mode::Immutable;
+        self
+    }
+
+    pub const fn output_only(mut self) -> Self {
+        self.mode = Mode::OutputOnly;
         self
     }
 
@@ -566,7 +573,9 @@ impl<T> Schema<T> {
     }
 
     fn output_only(&self, path: &str) -> bool {
-        META_FIELDS.contains(&path) || self.derived.contains(&path)
+        META_FIELDS.contains(&path)
+            || self.derived.contains(&path)
+            || self.field(path).is_some_and(|f| f.mode == Mode::OutputOnly)
     }
 
     /// The fields a mask path names: one field, or every member of a group.

@@ -11,9 +11,10 @@ use super::{Audited, validated};
 use crate::{
     domain::{
         Aftercare, Category, CategoryFields, Change, Contact, Error, Exchange, ExchangeFields,
-        IdentityDocument, Meta, Operation, Person, PersonFields, Resource, ResourceType, Role,
-        Violations, WireEnum,
+        IdentityDocument, Meta, Operation, PERSON_EVENT, Person, PersonEvent, PersonEventFields,
+        PersonFields, Resource, ResourceType, Role, Violations, WireEnum,
         access::{AuditEvent, Caller, NewToken, Token},
+        event::{DatePrecision, Money},
         filter, parse_id,
         summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
     },
@@ -256,6 +257,177 @@ pub fn new_person(p: pb::Person, prefix: &str, today: NaiveDate) -> Result<Perso
             .validate(today)
             .map_err(|e| e.prefixed(prefix)),
     )
+}
+
+/// An event's date as known: to the day, the month (day 0) or the year (month and day 0).
+fn event_date_in(
+    v: &mut Violations,
+    field: &str,
+    d: Option<Date>,
+) -> (Option<NaiveDate>, DatePrecision) {
+    let Some(d) = d else {
+        return (None, DatePrecision::Unspecified);
+    };
+    let (start, precision) = match (d.year, d.month, d.day) {
+        (0, 0, 0) => return (None, DatePrecision::Unspecified),
+        (y, 0, 0) => (NaiveDate::from_ymd_opt(y, 1, 1), DatePrecision::Year),
+        (y, m, 0) => (
+            u32::try_from(m)
+                .ok()
+                .and_then(|m| NaiveDate::from_ymd_opt(y, m, 1)),
+            DatePrecision::Month,
+        ),
+        (y, m, day) => (
+            u32::try_from(m)
+                .ok()
+                .zip(u32::try_from(day).ok())
+                .and_then(|(m, day)| NaiveDate::from_ymd_opt(y, m, day)),
+            DatePrecision::Day,
+        ),
+    };
+    match start.filter(|_| (1..=9999).contains(&d.year)) {
+        Some(s) => (Some(s), precision),
+        None => {
+            v.add(
+                field,
+                format!(
+                    "{:04}-{:02}-{:02} is not a date (a year; a year and month with day 0; or a full date)",
+                    d.year, d.month, d.day
+                ),
+            );
+            (None, DatePrecision::Unspecified)
+        }
+    }
+}
+
+fn event_date_out(d: Option<NaiveDate>, precision: DatePrecision) -> Option<Date> {
+    let d = d?;
+    Some(match precision {
+        DatePrecision::Year => Date {
+            year: d.year(),
+            month: 0,
+            day: 0,
+        },
+        DatePrecision::Month => Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: 0,
+        },
+        _ => Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: d.day() as i32,
+        },
+    })
+}
+
+pub fn person_event_in(e: pb::PersonEvent) -> (Incoming<PersonEventFields>, Violations) {
+    let pb::PersonEvent {
+        id,
+        create_time: _,
+        update_time: _,
+        etag,
+        person_id,
+        r#type,
+        date,
+        date_precision: _,
+        place,
+        exchange_id,
+        care_status,
+        amount,
+        source,
+        notes,
+        restricted: _,
+    } = e;
+    let mut v = Violations::new();
+    let id_in = |v: &mut Violations, field: &str, raw: &str| {
+        if raw.trim().is_empty() {
+            None
+        } else {
+            v.absorb("", parse_id(field, raw))
+        }
+    };
+    let (date, date_precision) = event_date_in(&mut v, "event.date", date);
+    let pb::Money {
+        minor_units,
+        currency,
+    } = amount.unwrap_or_default();
+    let minor_units = match (minor_units, currency.is_empty()) {
+        (0, true) => None,
+        (n, _) => match i32::try_from(n) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                v.add("event.amount.minor_units", "is too large");
+                None
+            }
+        },
+    };
+    let fields = PersonEventFields {
+        person_id: id_in(&mut v, "event.person_id", &person_id),
+        event_type: enum_in(&mut v, "event.type", r#type),
+        date,
+        date_precision,
+        place,
+        exchange_id: id_in(&mut v, "event.exchange_id", &exchange_id),
+        care_status: enum_in(&mut v, "event.care_status", care_status),
+        amount: Money {
+            minor_units,
+            currency,
+        },
+        source,
+        notes,
+        restricted: false,
+    };
+    (Incoming { fields, id, etag }, v)
+}
+
+/// A new event, converted and validated.
+pub fn new_person_event(e: pb::PersonEvent, today: NaiveDate) -> Result<PersonEventFields, Error> {
+    let (incoming, v) = person_event_in(e);
+    validated(
+        v,
+        incoming
+            .fields
+            .validate(today)
+            .map_err(|e| e.prefixed("event")),
+    )
+}
+
+pub fn person_event_out(e: PersonEvent) -> pb::PersonEvent {
+    let (id, create_time, update_time, etag) = meta_out(&e.meta);
+    let PersonEventFields {
+        person_id,
+        event_type,
+        date,
+        date_precision,
+        place,
+        exchange_id,
+        care_status,
+        amount,
+        source,
+        notes,
+        restricted,
+    } = e.fields;
+    pb::PersonEvent {
+        id,
+        create_time,
+        update_time,
+        etag,
+        person_id: person_id.unwrap_or_default(),
+        r#type: event_type.code(),
+        date: event_date_out(date, date_precision),
+        date_precision: date_precision.code(),
+        place,
+        exchange_id: exchange_id.unwrap_or_default(),
+        care_status: care_status.code(),
+        amount: (amount.minor_units.is_some() || !amount.currency.is_empty()).then(|| pb::Money {
+            minor_units: i64::from(amount.minor_units.unwrap_or_default()),
+            currency: amount.currency,
+        }),
+        source,
+        notes,
+        restricted,
+    }
 }
 
 /// `prefix` names the person in the request (`person` or `requests[3].person`).
@@ -726,7 +898,7 @@ pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, 
     }
     let mut kinds = Vec::new();
     // The count first: each of the three types at most once.
-    let types: &[i32] = if types.len() > 3 {
+    let types: &[i32] = if types.len() > 4 {
         v.add(
             "types",
             format!(
@@ -743,6 +915,7 @@ pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, 
             Ok(pb::ResourceType::Category) => Some(ResourceType::Category),
             Ok(pb::ResourceType::Exchange) => Some(ResourceType::Exchange),
             Ok(pb::ResourceType::Person) => Some(ResourceType::Person),
+            Ok(pb::ResourceType::PersonEvent) => Some(ResourceType::PersonEvent),
             _ => None,
         };
         match kind {
@@ -750,7 +923,7 @@ pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, 
             Some(_) => v.add(format!("types[{i}]"), "is repeated"),
             None => v.add(
                 format!("types[{i}]"),
-                "must be CATEGORY, EXCHANGE or PERSON",
+                "must be CATEGORY, EXCHANGE, PERSON or PERSON_EVENT",
             ),
         }
     }
@@ -761,10 +934,16 @@ pub fn watch_spec_in(r: pb::WatchRequest, caller: &Caller) -> Result<WatchSpec, 
                 if v.absorb("", check_filter(*one, &filter_text)).is_some() {
                     parsed = filter::parse(&filter_text)
                         .map_err(|e| Error::invalid("filter", e.to_string()))?;
-                    if *one == ResourceType::Person
-                        && let Some(p) = &parsed
-                    {
-                        caller.check_fields_visible("filter", p.fields())?;
+                    if let Some(p) = &parsed {
+                        match one {
+                            ResourceType::Person => {
+                                caller.check_fields_visible("filter", p.fields())?
+                            }
+                            ResourceType::PersonEvent => {
+                                caller.check_visible_in(&PERSON_EVENT, "filter", p.fields())?
+                            }
+                            ResourceType::Category | ResourceType::Exchange => {}
+                        }
                     }
                 }
             }
@@ -796,6 +975,9 @@ fn event(
         Resource::Category(c) => pb::event::Resource::Category(category_out(c)),
         Resource::Exchange(x) => pb::event::Resource::Exchange(exchange_out(x)),
         Resource::Person(p) => pb::event::Resource::Person(person_out(caller.redact(p))),
+        Resource::PersonEvent(e) => {
+            pb::event::Resource::PersonEvent(person_event_out(caller.redact_event(e)))
+        }
     };
     let r#type = match operation {
         Operation::Created => pb::EventType::Created,
@@ -848,6 +1030,7 @@ pub fn watch_response_out(m: Message, caller: &Caller) -> pb::WatchResponse {
                         Resource::Category(c) => c.meta.update_time,
                         Resource::Exchange(x) => x.meta.update_time,
                         Resource::Person(p) => p.meta.update_time,
+                        Resource::PersonEvent(e) => e.meta.update_time,
                     };
                     event(caller, revision, Operation::Created, timestamp(time), r)
                 })
@@ -915,14 +1098,16 @@ audited!(none: (), WatchSpec, pb::Statistics, pb::ExchangeSummary, pb::ListToken
     pb::ListAuditEventsResponse, pb::CreateCategoryRequest, pb::CreateExchangeRequest,
     pb::CreatePersonRequest, pb::BatchCreatePersonsRequest, pb::ListCategoriesRequest,
     pb::ListExchangesRequest, pb::ListPersonsRequest, pb::GetStatisticsRequest, pb::WatchRequest,
-    pb::CreateTokenRequest, pb::ListTokensRequest, pb::ListAuditEventsRequest);
-audited!(id: pb::Category, pb::Exchange, pb::Person, pb::Token, pb::GetCategoryRequest,
+    pb::CreateTokenRequest, pb::ListTokensRequest, pb::ListAuditEventsRequest,
+    pb::CreatePersonEventRequest, pb::ListPersonEventsRequest);
+audited!(id: pb::Category, pb::Exchange, pb::Person, pb::PersonEvent, pb::Token,
+    pb::GetPersonEventRequest, pb::DeletePersonEventRequest, pb::GetCategoryRequest,
     pb::GetExchangeRequest, pb::GetPersonRequest, pb::GetExchangeSummaryRequest,
     pb::DeleteCategoryRequest, pb::DeleteExchangeRequest, pb::DeletePersonRequest,
     pb::RevokeTokenRequest);
 
 audited!(update: pb::UpdateCategoryRequest => category, pb::UpdateExchangeRequest => exchange,
-    pb::UpdatePersonRequest => person);
+    pb::UpdatePersonRequest => person, pb::UpdatePersonEventRequest => event);
 audited!(list: pb::ListCategoriesResponse => categories, pb::ListExchangesResponse => exchanges,
     pb::ListPersonsResponse => persons, pb::BatchCreatePersonsResponse => persons,
-    pb::CreateTokenResponse => token);
+    pb::CreateTokenResponse => token, pb::ListPersonEventsResponse => person_events);

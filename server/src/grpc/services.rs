@@ -9,14 +9,16 @@ use std::sync::Arc;
 use homecoming_proto::v1::{
     access_service_server::AccessServiceServer, audit_service_server::AuditServiceServer,
     category_service_server::CategoryServiceServer, exchange_service_server::ExchangeServiceServer,
+    person_event_service_server::PersonEventServiceServer,
     person_service_server::PersonServiceServer, registry_service_server::RegistryServiceServer,
     watch_service_server::WatchServiceServer,
 };
 use tonic::service::Routes;
 
 use super::{
-    Rpc, access::AccessApi, audit::AuditApi, category::CategoryApi, exchange::ExchangeApi,
-    person::PersonApi, registry::RegistryApi, tokens::Authenticator, watch::WatchApi,
+    Rpc, access::AccessApi, audit::AuditApi, category::CategoryApi, event::PersonEventApi,
+    exchange::ExchangeApi, person::PersonApi, registry::RegistryApi, tokens::Authenticator,
+    watch::WatchApi,
 };
 use crate::{domain::Role, watch::Hub};
 
@@ -94,6 +96,13 @@ services! {
         ListPersons: Viewer,
         UpdatePerson: Editor,
         DeletePerson: Editor,
+    }
+    PersonEventServiceServer(p) => PersonEventApi::new(p.rpc.clone()), "homecoming.v1.PersonEventService" {
+        CreatePersonEvent: Editor,
+        GetPersonEvent: Viewer,
+        ListPersonEvents: Viewer,
+        UpdatePersonEvent: Editor,
+        DeletePersonEvent: Editor,
     }
     RegistryServiceServer(p) => RegistryApi::new(p.rpc.clone()), "homecoming.v1.RegistryService" {
         GetStatistics: Viewer,

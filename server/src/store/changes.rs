@@ -7,7 +7,7 @@ use sea_orm::{
 use tokio::sync::watch;
 
 use super::{
-    ListQuery, Page, Store, Unique, categories, codec::time, entity::change_log, exchanges,
+    ListQuery, Page, Store, Unique, categories, codec::time, entity::change_log, events, exchanges,
     persons, record, schema,
 };
 use crate::domain::{Change, Error, Operation, Resource, ResourceType};
@@ -89,6 +89,11 @@ impl ReadSnapshot {
                 let (v, n) = exchanges::list_in(&self.txn, q).await?;
                 (v.into_iter().map(Resource::Exchange).collect(), n)
             }
+            ResourceType::PersonEvent => {
+                // As persons: the watch hides restricted ones per watcher.
+                let (v, n) = events::list_in(&self.txn, q, true).await?;
+                (v.into_iter().map(Resource::PersonEvent).collect(), n)
+            }
             ResourceType::Person => {
                 // The watch hides restricted persons per watcher.
                 let (v, n) = persons::list_in(&self.txn, q, true).await?;
@@ -109,6 +114,7 @@ pub fn check_filter(ty: ResourceType, filter: &str) -> Result<(), Error> {
         ResourceType::Category => &*schema::CATEGORIES,
         ResourceType::Exchange => &*schema::EXCHANGES,
         ResourceType::Person => &*schema::PERSONS,
+        ResourceType::PersonEvent => &*schema::PERSON_EVENTS,
     };
     table.compile_filter(filter).map(|_| ())
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    links, record,
+    events, links, record,
     schema::{EXCHANGE_CATEGORIES, EXCHANGES},
     write::{IdempotencyKey, Operation},
 };
@@ -116,11 +116,13 @@ impl Store {
         let mut w = self.begin_write().await?;
         let current = find(&w.txn, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
-        if links::any_reference(&w.txn, "persons", "exchange_id", id).await? {
+        if links::any_reference(&w.txn, "persons", "exchange_id", id).await?
+            || links::any_reference(&w.txn, events::ROWS.table, "exchange_id", id).await?
+        {
             return Err(Error::FailedPrecondition {
                 reason: "EXCHANGE_IN_USE",
                 message: format!(
-                    "exchange {id:?} is referenced by persons; unlink them (person.exchange_id) first"
+                    "exchange {id:?} is referenced by persons or their events; unlink them (person.exchange_id, event.exchange_id) first"
                 ),
             });
         }

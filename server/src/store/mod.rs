@@ -36,6 +36,7 @@ mod categories;
 mod changes;
 mod codec;
 mod entity;
+mod events;
 mod exchanges;
 mod filter;
 mod links;

@@ -11,9 +11,9 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    exchanges, links, record,
+    events, exchanges, links, record,
     schema::{PERSON_CATEGORIES, PERSON_NAME_KEYS, PERSONS},
-    write::{IdempotencyKey, Operation},
+    write::{IdempotencyKey, Operation, Write},
 };
 use crate::domain::{
     Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys, schema::Mask,
@@ -190,32 +190,7 @@ impl Store {
         if fields == current.fields {
             return Ok(current);
         }
-        let codes_changed = fields.category_codes != current.fields.category_codes;
-        let keys = name_keys(&fields);
-        let names_changed = keys != name_keys(&current.fields);
-        let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
-        let exchange_date = fields
-            .exchange_id
-            .as_ref()
-            .and_then(|x| dates.get(x))
-            .copied();
-        let p = Person {
-            meta: Meta {
-                update_time: w.now,
-                revision: w.revision,
-                ..current.meta.clone()
-            },
-            derived: fields.derive(exchange_date, today),
-            fields,
-        };
-        ROWS.update(&w.txn, &p.meta, &p.fields).await?;
-        if codes_changed {
-            links::replace(&w, PERSON_CATEGORIES, id, &p.fields.category_codes).await?;
-        }
-        if names_changed {
-            links::replace(&w, PERSON_NAME_KEYS, id, &keys).await?;
-        }
-        w.log(Operation::Updated, &p, Some(&current))?;
+        let p = rewrite(&mut w, &current, fields).await?;
         w.commit().await?;
         Ok(p)
     }
@@ -224,12 +199,53 @@ impl Store {
         let mut w = self.begin_write().await?;
         let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
+        events::delete_all_of(&mut w, id).await?;
         links::replace(&w, PERSON_CATEGORIES, id, &[]).await?;
         links::replace(&w, PERSON_NAME_KEYS, id, &[]).await?;
         ROWS.delete(&w.txn, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }
+}
+
+/// Writes validated `fields` over `current` in `w` (its row, link rows, name keys, the change
+/// log; the events' mirror of `restricted` when it changes). References are checked here.
+pub(super) async fn rewrite(
+    w: &mut Write,
+    current: &Person,
+    fields: PersonFields,
+) -> Result<Person, Error> {
+    let id = current.meta.id.as_str();
+    let codes_changed = fields.category_codes != current.fields.category_codes;
+    let keys = name_keys(&fields);
+    let names_changed = keys != name_keys(&current.fields);
+    let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
+    let exchange_date = fields
+        .exchange_id
+        .as_ref()
+        .and_then(|x| dates.get(x))
+        .copied();
+    let p = Person {
+        meta: Meta {
+            update_time: w.now,
+            revision: w.revision,
+            ..current.meta.clone()
+        },
+        derived: fields.derive(exchange_date, today()),
+        fields,
+    };
+    ROWS.update(&w.txn, &p.meta, &p.fields).await?;
+    if codes_changed {
+        links::replace(w, PERSON_CATEGORIES, id, &p.fields.category_codes).await?;
+    }
+    if names_changed {
+        links::replace(w, PERSON_NAME_KEYS, id, &keys).await?;
+    }
+    if p.fields.restricted != current.fields.restricted {
+        events::mirror_restricted(w, id, p.fields.restricted).await?;
+    }
+    w.log(Operation::Updated, &p, Some(current))?;
+    Ok(p)
 }
 
 /// One page of persons, read in `conn`.
@@ -285,6 +301,15 @@ async fn check_references<'a, C: ConnectionTrait>(
 
 /// The exchange date joined to a person row (for the derived figures).
 const EXCHANGE_DATE: &str = "hc_exchange_date";
+
+/// The person as the caller of `store` may see it (NOT_FOUND for a restricted one otherwise).
+pub(super) async fn find_visible<C: ConnectionTrait>(
+    store: &Store,
+    conn: &C,
+    id: &str,
+) -> Result<Person, Error> {
+    store.visible(find(conn, id).await?)
+}
 
 /// One person by id: one statement (the exchange's date joined), and no `LIMIT` (the key is
 /// unique; see `codec::unique_row`).

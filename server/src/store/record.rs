@@ -16,8 +16,8 @@ use serde::{
 use serde_json::Value as Json;
 
 use crate::domain::{
-    CATEGORY, Category, Derived, EXCHANGE, Error, Exchange, Meta, PERSON, Person, Resource,
-    ResourceType,
+    CATEGORY, Category, Derived, EXCHANGE, Error, Exchange, Meta, PERSON, PERSON_EVENT, Person,
+    PersonEvent, Resource, ResourceType,
     schema::{Declared, Field, Schema},
 };
 
@@ -63,6 +63,7 @@ macro_rules! stored {
 stored!(Category);
 stored!(Exchange);
 stored!(Person);
+stored!(PersonEvent);
 
 impl Stored for Vec<Person> {
     fn encode(&self) -> Result<String, Error> {
@@ -135,6 +136,7 @@ enum Ref<'a> {
     Category(&'a Category),
     Exchange(&'a Exchange),
     Person(&'a Person),
+    PersonEvent(&'a PersonEvent),
 }
 
 struct Record<'a>(Ref<'a>);
@@ -145,6 +147,9 @@ impl Serialize for Record<'_> {
             Ref::Category(c) => Plain(&c.meta, Fields::all(&CATEGORY, &c.fields)).serialize(s),
             Ref::Exchange(x) => Plain(&x.meta, Fields::all(&EXCHANGE, &x.fields)).serialize(s),
             Ref::Person(p) => PersonRecord(p).serialize(s),
+            Ref::PersonEvent(e) => {
+                Plain(&e.meta, Fields::all(&PERSON_EVENT, &e.fields)).serialize(s)
+            }
         }
     }
 }
@@ -296,6 +301,10 @@ fn resource(ty: ResourceType, v: &Json) -> Result<Resource, Error> {
             fields: fields_of(fields)?,
         }),
         ResourceType::Exchange => Resource::Exchange(Exchange {
+            meta,
+            fields: fields_of(fields)?,
+        }),
+        ResourceType::PersonEvent => Resource::PersonEvent(PersonEvent {
             meta,
             fields: fields_of(fields)?,
         }),

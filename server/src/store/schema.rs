@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use crate::domain::{
-    CATEGORY, EXCHANGE, PERSON, Role,
+    CATEGORY, EXCHANGE, PERSON, PERSON_EVENT, Role,
     schema::{self, Access, Schema},
 };
 
@@ -180,6 +180,8 @@ pub static CATEGORIES: LazyLock<Table> =
     LazyLock::new(|| Table::declared(&CATEGORY, "categories", &[], &[]));
 pub static EXCHANGES: LazyLock<Table> =
     LazyLock::new(|| Table::declared(&EXCHANGE, "exchanges", EXCHANGE_LINKS, &[]));
+pub static PERSON_EVENTS: LazyLock<Table> =
+    LazyLock::new(|| Table::declared(&PERSON_EVENT, "person_events", &[], &[]));
 pub static PERSONS: LazyLock<Table> =
     LazyLock::new(|| Table::declared(&PERSON, "persons", PERSON_LINKS, &["restricted"]));
 

@@ -123,6 +123,7 @@ impl Hub {
                 ResourceType::Category,
                 ResourceType::Exchange,
                 ResourceType::Person,
+                ResourceType::PersonEvent,
             ]
         } else {
             spec.types.clone()
@@ -138,10 +139,7 @@ impl Hub {
                 let resources: Vec<Resource> = page
                     .items
                     .into_iter()
-                    .filter(|r| match r {
-                        Resource::Person(p) => spec.caller.may_see(p),
-                        _ => true,
-                    })
+                    .filter(|r| !r.restricted() || spec.caller.sees_restricted())
                     .collect();
                 if !resources.is_empty() {
                     let m = Message::Initial {
@@ -199,19 +197,13 @@ fn wanted(spec: &WatchSpec, c: &Change) -> bool {
 /// person becoming restricted leaves their view (DELETED, with the last state they saw), one
 /// released enters it (CREATED).
 fn visible(caller: &Caller, c: &Arc<Change>) -> Option<Arc<Change>> {
-    let Resource::Person(now) = &c.resource else {
-        return Some(c.clone());
-    };
     if caller.sees_restricted() {
         return Some(c.clone());
     }
-    let before = match &c.previous {
-        Some(Resource::Person(p)) => Some(p),
-        _ => None,
-    };
-    let seen_now = caller.may_see(now);
-    match (c.operation, before.map(|p| caller.may_see(p)), seen_now) {
-        (_, _, true) if before.is_some_and(|p| !caller.may_see(p)) => Some(Arc::new(Change {
+    let seen = |r: &Resource| !r.restricted();
+    let before = c.previous.as_ref();
+    match (c.operation, before.map(seen), seen(&c.resource)) {
+        (_, Some(false), true) => Some(Arc::new(Change {
             operation: Operation::Created,
             previous: None,
             ..c.as_ref().clone()
@@ -219,7 +211,7 @@ fn visible(caller: &Caller, c: &Arc<Change>) -> Option<Arc<Change>> {
         (_, _, true) => Some(c.clone()),
         (Operation::Updated, Some(true), false) => Some(Arc::new(Change {
             operation: Operation::Deleted,
-            resource: Resource::Person(before?.clone()),
+            resource: before?.clone(),
             previous: None,
             ..c.as_ref().clone()
         })),

@@ -5,6 +5,7 @@ mod access;
 mod adversarial;
 mod categories;
 mod errors;
+mod events;
 mod exchanges;
 mod idempotency;
 mod lists;

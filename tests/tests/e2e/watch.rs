@@ -36,6 +36,7 @@ async fn collect_until(
                         Some(proto::event::Resource::Person(p)) => p.id.clone(),
                         Some(proto::event::Resource::Exchange(x)) => x.id.clone(),
                         Some(proto::event::Resource::Category(c)) => c.id.clone(),
+                        Some(proto::event::Resource::PersonEvent(e)) => e.id.clone(),
                         None => String::new(),
                     })
                     .collect();

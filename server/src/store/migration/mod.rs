@@ -8,6 +8,7 @@ mod m20261125_000002_person_name_keys;
 mod m20261125_000003_access_audit;
 mod m20261201_000004_person_father_name;
 mod m20261201_000005_person_record;
+mod m20261201_000006_person_events;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_access_audit::Migration),
             Box::new(m20261201_000004_person_father_name::Migration),
             Box::new(m20261201_000005_person_record::Migration),
+            Box::new(m20261201_000006_person_events::Migration),
         ]
     }
 }
