@@ -228,6 +228,37 @@ impl Exchanges {
 }
 
 impl Persons {
+    /// Every version of a person, oldest first (who wrote it, when, what changed), page after
+    /// page as the stream is read.
+    pub fn history(
+        &self,
+        id: &str,
+    ) -> impl Stream<Item = Result<proto::PersonVersion, Error>> + Send + 'static {
+        let this = self.clone();
+        let id = id.to_owned();
+        paged(move |page_token| {
+            let this = this.clone();
+            let request = proto::GetPersonHistoryRequest {
+                id: id.clone(),
+                page_size: 1000,
+                page_token,
+            };
+            async move {
+                let r = with_retries(this.retries, || {
+                    let mut c = this.inner.clone();
+                    let r = request.clone();
+                    async move { Ok(c.get_person_history(r).await?.into_inner()) }
+                })
+                .await?;
+                Ok(Page {
+                    items: r.versions,
+                    next_page_token: r.next_page_token,
+                    revision: 0,
+                })
+            }
+        })
+    }
+
     /// Creates up to 1000 persons atomically (all or none), results in input order.
     pub async fn batch_create(
         &self,

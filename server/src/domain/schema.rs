@@ -446,6 +446,17 @@ pub enum Value<'a> {
     Names(Vec<String>),
 }
 
+/// One field that a change changed, as a record's history shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    /// The values as stored records hold them (null: unset).
+    pub old: Json,
+    pub new: Json,
+    /// Values the reader may not see were cleared.
+    pub redacted: bool,
+}
+
 /// An update mask, parsed once (see [`Schema::parse_mask`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mask {
@@ -505,6 +516,40 @@ impl<T> Schema<T> {
                 items.redact(fields);
             }
         }
+    }
+
+    /// The fields that differ from `before` to `after` (`before` `None`: every field `after`
+    /// has set). With `redact`, a sensitive field shows as changed with its values cleared, and
+    /// repeated items lose their sensitive parts.
+    pub fn changes(&self, before: Option<&T>, after: &T, redact: bool) -> Vec<FieldChange>
+    where
+        T: Default + Clone,
+    {
+        let empty = T::default();
+        let before = before.unwrap_or(&empty);
+        let (mut seen_before, mut seen_after) = (before.clone(), after.clone());
+        if redact {
+            self.redact(&mut seen_before);
+            self.redact(&mut seen_after);
+        }
+        self.stored()
+            .filter(|f| !f.same(before, after))
+            .map(|f| {
+                let hidden = redact && f.sensitive;
+                let (old, new) = if hidden {
+                    (Json::Null, Json::Null)
+                } else {
+                    (f.to_json(&seen_before), f.to_json(&seen_after))
+                };
+                FieldChange {
+                    field: f.name,
+                    redacted: hidden
+                        || (redact && (old != f.to_json(before) || new != f.to_json(after))),
+                    old,
+                    new,
+                }
+            })
+            .collect()
     }
 
     /// The stored fields as one JSON object (a dotted name nested in its group's object).

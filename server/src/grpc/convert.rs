@@ -18,7 +18,7 @@ use crate::{
         filter, parse_id,
         summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
     },
-    store::check_filter,
+    store::{History, check_filter},
     watch::{Message, WatchSpec},
 };
 
@@ -427,6 +427,47 @@ pub fn person_event_out(e: PersonEvent) -> pb::PersonEvent {
         source,
         notes,
         restricted,
+    }
+}
+
+/// A person's history as `caller` may see it.
+pub fn history_out(h: History, caller: &Caller) -> pb::GetPersonHistoryResponse {
+    let redact = !caller.sees_sensitive();
+    pb::GetPersonHistoryResponse {
+        versions: h
+            .versions
+            .into_iter()
+            .map(|v| {
+                let operation = match v.operation {
+                    Operation::Created => pb::person_version::Operation::Created,
+                    Operation::Updated => pb::person_version::Operation::Updated,
+                    Operation::Deleted => pb::person_version::Operation::Deleted,
+                };
+                let changes = crate::domain::PERSON
+                    .changes(
+                        v.previous.as_ref().map(|p| &p.fields),
+                        &v.person.fields,
+                        redact,
+                    )
+                    .into_iter()
+                    .map(|c| pb::FieldChange {
+                        field: c.field.to_owned(),
+                        old_value: c.old.to_string(),
+                        new_value: c.new.to_string(),
+                        redacted: c.redacted,
+                    })
+                    .collect();
+                pb::PersonVersion {
+                    revision: v.revision,
+                    time: Some(timestamp(v.time)),
+                    token_name: v.token_name,
+                    role: v.role.code(),
+                    operation: operation as i32,
+                    changes,
+                }
+            })
+            .collect(),
+        next_page_token: h.next_page_token.unwrap_or_default(),
     }
 }
 
@@ -1094,14 +1135,15 @@ macro_rules! audited {
     };
 }
 
-audited!(none: (), WatchSpec, pb::Statistics, pb::ExchangeSummary, pb::ListTokensResponse,
+audited!(none: (), WatchSpec, pb::GetPersonHistoryResponse, pb::Statistics, pb::ExchangeSummary, pb::ListTokensResponse,
     pb::ListAuditEventsResponse, pb::CreateCategoryRequest, pb::CreateExchangeRequest,
     pb::CreatePersonRequest, pb::BatchCreatePersonsRequest, pb::ListCategoriesRequest,
     pb::ListExchangesRequest, pb::ListPersonsRequest, pb::GetStatisticsRequest, pb::WatchRequest,
     pb::CreateTokenRequest, pb::ListTokensRequest, pb::ListAuditEventsRequest,
     pb::CreatePersonEventRequest, pb::ListPersonEventsRequest);
 audited!(id: pb::Category, pb::Exchange, pb::Person, pb::PersonEvent, pb::Token,
-    pb::GetPersonEventRequest, pb::DeletePersonEventRequest, pb::GetCategoryRequest,
+    pb::GetPersonEventRequest, pb::DeletePersonEventRequest, pb::GetPersonHistoryRequest,
+    pb::GetCategoryRequest,
     pb::GetExchangeRequest, pb::GetPersonRequest, pb::GetExchangeSummaryRequest,
     pb::DeleteCategoryRequest, pb::DeleteExchangeRequest, pb::DeletePersonRequest,
     pb::RevokeTokenRequest);

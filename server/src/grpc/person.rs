@@ -221,4 +221,20 @@ impl PersonService for PersonApi {
             })
             .await
     }
+
+    async fn get_person_history(
+        &self,
+        request: Request<pb::GetPersonHistoryRequest>,
+    ) -> Result<Response<pb::GetPersonHistoryResponse>, Status> {
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let id = parse_id("id", &r.id)?;
+                let h = cx
+                    .store
+                    .person_history(&id, r.page_size, &r.page_token)
+                    .await?;
+                Ok(convert::history_out(h, cx.caller()))
+            })
+            .await
+    }
 }

@@ -96,6 +96,7 @@ services! {
         ListPersons: Viewer,
         UpdatePerson: Editor,
         DeletePerson: Editor,
+        GetPersonHistory: Viewer,
     }
     PersonEventServiceServer(p) => PersonEventApi::new(p.rpc.clone()), "homecoming.v1.PersonEventService" {
         CreatePersonEvent: Editor,

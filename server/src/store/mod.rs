@@ -39,6 +39,7 @@ mod entity;
 mod events;
 mod exchanges;
 mod filter;
+mod history;
 mod links;
 mod maintenance;
 mod migration;
@@ -64,6 +65,7 @@ use std::sync::Arc;
 use crate::domain::{Error, access::Call};
 
 pub use changes::{ReadSnapshot, check_filter};
+pub use history::{History, Version};
 pub use maintenance::{Maintenance, MaintenanceOptions};
 pub use persons::CreateShape;
 

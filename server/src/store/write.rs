@@ -397,6 +397,8 @@ async fn write_log(
         }
         super::audit::insert(txn, &[call.event(ids, "OK", now)]).await?;
     }
+    // A person's versions are kept for good, with who wrote them.
+    super::history::insert(txn, &log, call).await?;
     // Chunks keep each statement under SQLite's bound-parameter limit.
     let mut rows = log.into_iter().peekable();
     while rows.peek().is_some() {

@@ -7,6 +7,7 @@ mod categories;
 mod errors;
 mod events;
 mod exchanges;
+mod history;
 mod idempotency;
 mod lists;
 mod persons;

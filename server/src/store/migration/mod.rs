@@ -9,6 +9,7 @@ mod m20261125_000003_access_audit;
 mod m20261201_000004_person_father_name;
 mod m20261201_000005_person_record;
 mod m20261201_000006_person_events;
+mod m20261201_000007_person_history;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_person_father_name::Migration),
             Box::new(m20261201_000005_person_record::Migration),
             Box::new(m20261201_000006_person_events::Migration),
+            Box::new(m20261201_000007_person_history::Migration),
         ]
     }
 }
