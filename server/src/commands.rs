@@ -26,6 +26,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
             tracing::info!(
                 exchange_id = %loaded.exchange_id,
                 persons = loaded.persons,
+                events = loaded.events,
                 "demo data loaded"
             );
             println!("{}", loaded.exchange_id);

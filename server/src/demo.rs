@@ -5,6 +5,8 @@
 //! Kharkiv and Kherson regions; soldiers, sergeants and officers; the youngest 20, the oldest
 //! 59; most held since 2022, the vast majority for over 3 years; categories "wounded and
 //! seriously ill", "under 25", "illegally convicted", civilians; medical examination under way.
+//! Each person has a synthetic timeline (capture, transfers, exchange, medical examination,
+//! for some hospital, conviction, rehabilitation, payments, the family informed).
 //!
 //! Every name and number is generated: no real person is described. Loading is idempotent:
 //! fixed request ids make a second run return what the first created.
@@ -14,7 +16,9 @@ use chrono::{Days, Months, NaiveDate};
 use crate::{
     domain::{
         Aftercare, CareStatus, CategoryFields, CategoryKind, Error, ExchangeFields, ExchangeStatus,
-        PersonFields, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex,
+        Person, PersonEventFields, PersonFields, PersonKind, PersonStatus, RankGroup,
+        ServiceBranch, Sex,
+        event::{DatePrecision, Money, PersonEventType},
     },
     store::{CreateShape, Store},
 };
@@ -32,6 +36,8 @@ pub const ROSTER_SIZE: usize = 75;
 pub struct Loaded {
     pub exchange_id: String,
     pub persons: usize,
+    /// Events of the persons' timelines.
+    pub events: usize,
 }
 
 /// Loads the categories, the exchange and the roster (again: returns what exists).
@@ -82,10 +88,83 @@ pub async fn load(store: &Store) -> Result<Loaded, Error> {
             CreateShape::Batch,
         )
         .await?;
+    let mut events = 0;
+    for (i, p) in persons.iter().enumerate() {
+        for (k, e) in timeline(i, p, &exchange.meta.id).into_iter().enumerate() {
+            store
+                .create_person_event(e.validate(today)?, Some(format!("demo-event-{i}-{k}")))
+                .await?;
+            events += 1;
+        }
+    }
     Ok(Loaded {
         exchange_id: exchange.meta.id,
         persons: persons.len(),
+        events,
     })
+}
+
+/// A synthetic timeline for roster person `i`: captured, transferred, (some) hospitalised
+/// and convicted, exchanged on 4 July 2025, medically examined; some families informed, some
+/// rehabilitation and payments begun.
+fn timeline(i: usize, p: &Person, exchange_id: &str) -> Vec<PersonEventFields> {
+    let x = exchange_date();
+    let event = |t: PersonEventType, date: NaiveDate| PersonEventFields {
+        person_id: Some(p.meta.id.clone()),
+        event_type: t,
+        date: Some(date),
+        date_precision: DatePrecision::Day,
+        source: "Synthetic demo source".into(),
+        ..Default::default()
+    };
+    let after = |d: NaiveDate, days: u64| d.checked_add_days(Days::new(days)).unwrap_or(d);
+    let mut out = Vec::new();
+    if let Some(captured) = p.fields.capture_date {
+        out.push(event(PersonEventType::Captured, captured));
+        let moved = after(captured, 30 + (i as u64 * 37) % 270);
+        if moved < x {
+            out.push(PersonEventFields {
+                place: format!("Synthetic detention site {}", 1 + i % 9),
+                ..event(PersonEventType::Transferred, moved)
+            });
+        }
+        let hospital = after(captured, 400);
+        if i.is_multiple_of(5) && hospital < x {
+            out.push(event(PersonEventType::Hospitalised, hospital));
+        }
+        let sentenced = after(captured, 200);
+        if p.fields.convicted_in_captivity && sentenced < x {
+            out.push(event(PersonEventType::Convicted, sentenced));
+        }
+    }
+    out.push(PersonEventFields {
+        exchange_id: Some(exchange_id.to_owned()),
+        ..event(PersonEventType::Exchanged, x)
+    });
+    if i.is_multiple_of(4) {
+        out.push(event(PersonEventType::FamilyInformed, x));
+    }
+    out.push(PersonEventFields {
+        care_status: CareStatus::InProgress,
+        ..event(PersonEventType::MedicalExamination, after(x, 1))
+    });
+    if i.is_multiple_of(3) {
+        out.push(PersonEventFields {
+            care_status: CareStatus::InProgress,
+            ..event(PersonEventType::Rehabilitation, after(x, 10))
+        });
+    }
+    if i.is_multiple_of(6) {
+        out.push(PersonEventFields {
+            care_status: CareStatus::InProgress,
+            amount: Money {
+                minor_units: Some(10_000_000),
+                currency: "UAH".into(),
+            },
+            ..event(PersonEventType::Payment, after(x, 20))
+        });
+    }
+    out
 }
 
 const CATEGORIES: &[(&str, &str, CategoryKind, &str)] = &[

@@ -39,6 +39,10 @@ pub struct Figures {
     pub medical_examination: Vec<KeyCount>,
     pub rehabilitation: Vec<KeyCount>,
     pub payments: Vec<KeyCount>,
+    /// Persons with a HOSPITALISED event.
+    pub hospitalised_in_captivity: i64,
+    /// Persons with a FAMILY_INFORMED event.
+    pub families_informed: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -735,6 +735,8 @@ fn figures_out(f: Figures) -> Option<pb::PersonFigures> {
         medical_examination,
         rehabilitation,
         payments,
+        hospitalised_in_captivity,
+        families_informed,
     } = f;
     Some(pb::PersonFigures {
         persons,
@@ -761,6 +763,8 @@ fn figures_out(f: Figures) -> Option<pb::PersonFigures> {
         medical_examination: counts_out(medical_examination),
         rehabilitation: counts_out(rehabilitation),
         payments: counts_out(payments),
+        hospitalised_in_captivity,
+        families_informed,
     })
 }
 

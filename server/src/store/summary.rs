@@ -12,6 +12,7 @@ use sea_orm::{
 use super::{
     Store,
     codec::unique_row,
+    events::ROWS as EVENTS,
     exchanges::{self, ROWS as EXCHANGES},
     persons::ROWS as PERSONS,
     schema::PERSON_CATEGORIES,
@@ -19,6 +20,7 @@ use super::{
 use crate::domain::{
     CareStatus, Error, ExchangeStatus, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex,
     WireEnum,
+    event::PersonEventType,
     summary::{
         DateTally, ExchangeStatistics, ExchangeSummary, Figures, KeyCount, Statistics,
         capture_years,
@@ -206,6 +208,35 @@ async fn figures<C: ConnectionTrait>(conn: &C, scope: Scope<'_>) -> Result<Figur
         rehabilitation: enumerated::<CareStatus, _>(conn, scope, "aftercare_rehabilitation")
             .await?,
         payments: enumerated::<CareStatus, _>(conn, scope, "aftercare_payments").await?,
+        hospitalised_in_captivity: with_event(conn, scope, PersonEventType::Hospitalised).await?,
+        families_informed: with_event(conn, scope, PersonEventType::FamilyInformed).await?,
+    })
+}
+
+/// Persons in scope with an event of type `t`.
+async fn with_event<C: ConnectionTrait>(
+    conn: &C,
+    scope: Scope<'_>,
+    t: PersonEventType,
+) -> Result<i64, Error> {
+    let events = Alias::new(EVENTS.table);
+    let has = Query::select()
+        .expr(Expr::val(1))
+        .from(events.clone())
+        .and_where(
+            Expr::col((events.clone(), Alias::new("person_id")))
+                .equals((Alias::new(PERSONS.table), Alias::new("id"))),
+        )
+        .and_where(Expr::col((events, Alias::new("event_type"))).eq(t.code()))
+        .to_owned();
+    let q = persons_in(scope)
+        .expr_as(count_persons(), Alias::new("n"))
+        .and_where(Expr::exists(has))
+        .to_owned();
+    let row = conn.query_one(&q).await?;
+    Ok(match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
     })
 }
 
