@@ -20,6 +20,10 @@ pub struct Report {
     pub s4_page_deep: Stats,
     pub s4_deep_page_number: usize,
     pub s6_exchange_summary: Stats,
+    /// Events seeded into the dataset for S7 (about five a person).
+    pub events: usize,
+    pub s7_list_person_events: Stats,
+    pub s8_get_person_history: Stats,
     pub s5: WatchReport,
     pub server_cpu_seconds: Vec<(String, f64)>,
     pub server_rss_mib_after_import: f64,
@@ -45,12 +49,15 @@ pub fn lost_anything(report: &Report) -> bool {
         || report.s2_create_c1.errors + report.s2_create_c32.errors > 0
         || report.s4_page_1.errors + report.s4_page_deep.errors > 0
         || report.s6_exchange_summary.errors > 0
+        || report.s7_list_person_events.errors + report.s8_get_person_history.errors > 0
         || [
             &report.s0_health,
             &report.s1_get_person,
             &report.s2_create_c1,
             &report.s4_page_deep,
             &report.s6_exchange_summary,
+            &report.s7_list_person_events,
+            &report.s8_get_person_history,
         ]
         .iter()
         .any(|s| s.calls == 0)
@@ -119,6 +126,21 @@ pub fn print_table(r: &Report) {
         r.s6_exchange_summary.p99_ms,
         r.s0_health.per_second,
         ratio(r.s6_exchange_summary.per_second, r.s0_health.per_second)
+    );
+    println!(
+        "| S7 ListPersonEvents, one person's timeline ({} events seeded) | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s | {:.2} of S0 |",
+        r.events,
+        r.s7_list_person_events.per_second,
+        r.s7_list_person_events.p99_ms,
+        r.s0_health.per_second,
+        ratio(r.s7_list_person_events.per_second, r.s0_health.per_second)
+    );
+    println!(
+        "| S8 GetPersonHistory | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s | {:.2} of S0 |",
+        r.s8_get_person_history.per_second,
+        r.s8_get_person_history.p99_ms,
+        r.s0_health.per_second,
+        ratio(r.s8_get_person_history.per_second, r.s0_health.per_second)
     );
     println!(
         "| S5 watch fan-out {} watchers, {} writes at 100/s | p50 {:.2} ms, p99 {:.2} ms, missed {} | 100 ms p99 target | {:.2} |",

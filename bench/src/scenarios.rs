@@ -140,7 +140,7 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
 
     let ids = Arc::new(ids);
     run.report.s1_get_person = run
-        .scenario("s1", async |r| Ok(s1_get_person(r, ids).await))
+        .scenario("s1", async |r| Ok(s1_get_person(r, ids.clone()).await))
         .await?;
     eprintln!("S1 {:.0}/s", run.report.s1_get_person.per_second);
 
@@ -162,6 +162,23 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
         .await?;
     run.report.s6_exchange_summary = s6;
     eprintln!("S6 {:.0}/s, p99 {:.2} ms", s6.per_second, s6.p99_ms);
+
+    run.report.events = seed_events(&database_url, &ids).await?;
+    eprintln!("seeded {} events", run.report.events);
+    run.report.s7_list_person_events = run
+        .scenario("s7", async |r| Ok(s7_timeline(r, ids.clone()).await))
+        .await?;
+    eprintln!(
+        "S7 {:.0}/s, p99 {:.2} ms",
+        run.report.s7_list_person_events.per_second, run.report.s7_list_person_events.p99_ms
+    );
+    run.report.s8_get_person_history = run
+        .scenario("s8", async |r| Ok(s8_history(r, ids.clone()).await))
+        .await?;
+    eprintln!(
+        "S8 {:.0}/s, p99 {:.2} ms",
+        run.report.s8_get_person_history.per_second, run.report.s8_get_person_history.p99_ms
+    );
 
     let writes = (plan.seconds * 3).max(3) as usize * 100;
     run.report.s5 = run
@@ -278,6 +295,104 @@ async fn s4_pages(run: &Run<'_>) -> anyhow::Result<(usize, load::Stats, load::St
     };
     let first = page(String::new()).await;
     Ok((deep, first, page(token).await))
+}
+
+/// About five events per person, written straight into the database (the dataset, not a
+/// measurement: the API writes events one at a time). Returns how many.
+async fn seed_events(database_url: &str, ids: &[String]) -> anyhow::Result<usize> {
+    use sea_orm::sea_query::{Alias, Query};
+    let db = Database::connect(database_url).await?;
+    let columns = [
+        "id",
+        "create_time",
+        "update_time",
+        "revision",
+        "person_id",
+        "event_type",
+        "date",
+        "date_precision",
+        "place",
+        "care_status",
+        "amount_currency",
+        "source",
+        "notes",
+        "restricted",
+    ];
+    let mut rng = data::Rng::new(2022);
+    let now = now_micros();
+    let mut rows: Vec<Vec<sea_orm::Value>> = Vec::new();
+    let mut n = 0;
+    for id in ids {
+        for k in 0..(3 + rng.below(5)) {
+            let day = chrono::NaiveDate::from_ymd_opt(2022, 3, 1).unwrap_or_default()
+                + chrono::Days::new(rng.below(1100) + 30 * k);
+            let event_type = [3, 4, 3, 11, 15][rng.below(5) as usize];
+            rows.push(vec![
+                uuid::Uuid::now_v7().to_string().into(),
+                now.into(),
+                now.into(),
+                0i64.into(),
+                id.clone().into(),
+                event_type.into(),
+                day.into(),
+                1i32.into(),
+                format!("Benchmark site {}", rng.below(50)).into(),
+                0i32.into(),
+                String::new().into(),
+                "Benchmark".to_owned().into(),
+                String::new().into(),
+                false.into(),
+            ]);
+            n += 1;
+        }
+    }
+    let txn = sea_orm::TransactionTrait::begin(&db).await?;
+    for chunk in rows.chunks(1000) {
+        let mut q = Query::insert();
+        q.into_table(Alias::new("person_events"))
+            .columns(columns.map(Alias::new));
+        for row in chunk {
+            q.values(row.iter().cloned().map(sea_orm::sea_query::Expr::val))?;
+        }
+        txn.execute(&q).await?;
+    }
+    txn.commit().await?;
+    db.close().await?;
+    Ok(n)
+}
+
+/// S7: one random person's timeline (ListPersonEvents with `person_id = …`), 32 in flight.
+async fn s7_timeline(run: &Run<'_>, ids: Arc<Vec<String>>) -> load::Stats {
+    let cs = run.clients.clone();
+    load::closed_loop(32, run.duration, move |t, i| {
+        let c = cs[t % cs.len()].clone();
+        let id = ids[(mix(t as u64 * 7_919 + i) % ids.len() as u64) as usize].clone();
+        async move {
+            c.events()
+                .list_page(
+                    &ListQuery::new().filter(format!("person_id = \"{id}\"")),
+                    "",
+                )
+                .await
+                .is_ok_and(|p| !p.items.is_empty())
+        }
+    })
+    .await
+}
+
+/// S8: one random person's history (GetPersonHistory), 32 in flight.
+async fn s8_history(run: &Run<'_>, ids: Arc<Vec<String>>) -> load::Stats {
+    let cs = run.clients.clone();
+    load::closed_loop(32, run.duration, move |t, i| {
+        let c = cs[t % cs.len()].clone();
+        let id = ids[(mix(t as u64 * 104_723 + i) % ids.len() as u64) as usize].clone();
+        async move {
+            let v: Result<Vec<proto::PersonVersion>, _> =
+                futures::TryStreamExt::try_collect(c.persons().history(&id)).await;
+            v.is_ok_and(|v| !v.is_empty())
+        }
+    })
+    .await
 }
 
 /// S6: GetExchangeSummary of random exchanges (50-400 persons each), 8 in flight.
