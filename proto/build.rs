@@ -6,6 +6,7 @@ use std::{env, fs, path::PathBuf};
 use prost::Message;
 
 const PROTOS: &[&str] = &[
+    "homecoming/v1/external_id.proto",
     "homecoming/v1/category.proto",
     "homecoming/v1/exchange.proto",
     "homecoming/v1/person.proto",

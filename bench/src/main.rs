@@ -23,6 +23,7 @@
 //!   never a timing.
 
 mod ceilings;
+mod cli;
 mod data;
 mod hardening;
 mod load;
@@ -68,6 +69,9 @@ struct Target {
     postgres_url: String,
     #[arg(long, default_value = "target/release/homecoming-server")]
     server_bin: PathBuf,
+    /// The command line, for S9 and S10 (cargo build --release -p homecoming-cli).
+    #[arg(long, default_value = "target/release/homecoming")]
+    cli_bin: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -113,10 +117,12 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Cmd::Hardening {
             backend,
-            target: Target {
-                postgres_url,
-                server_bin,
-            },
+            target:
+                Target {
+                    postgres_url,
+                    server_bin,
+                    ..
+                },
         } => {
             let dir = tempfile::tempdir()?;
             let scratch = format!("homecoming_bench_hardening_{}", std::process::id());
@@ -140,10 +146,12 @@ async fn main() -> anyhow::Result<()> {
             backend,
             persons,
             quick,
-            target: Target {
-                postgres_url,
-                server_bin,
-            },
+            target:
+                Target {
+                    postgres_url,
+                    server_bin,
+                    cli_bin,
+                },
             seconds,
             watchers,
             json,
@@ -167,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
                     watchers,
                     postgres_url: &postgres_url,
                     server_bin: &server_bin,
+                    cli_bin: &cli_bin,
                     perf_dir: perf_dir.as_deref(),
                 })
                 .await?;

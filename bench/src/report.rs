@@ -24,6 +24,12 @@ pub struct Report {
     pub events: usize,
     pub s7_list_person_events: Stats,
     pub s8_get_person_history: Stats,
+    /// `homecoming import persons` of a 100,000-row CSV roster (fewer with `--quick`).
+    pub s9_cli_import: crate::cli::CliRun,
+    /// S9's rows/s over S3's persons/s.
+    pub s9_ratio_to_s3: f64,
+    /// `homecoming export persons` of everyone, CSV.
+    pub s10_cli_export: crate::cli::CliRun,
     pub s5: WatchReport,
     pub server_cpu_seconds: Vec<(String, f64)>,
     pub server_rss_mib_after_import: f64,
@@ -50,6 +56,8 @@ pub fn lost_anything(report: &Report) -> bool {
         || report.s4_page_1.errors + report.s4_page_deep.errors > 0
         || report.s6_exchange_summary.errors > 0
         || report.s7_list_person_events.errors + report.s8_get_person_history.errors > 0
+        || report.s9_cli_import.rows == 0
+        || report.s10_cli_export.rows == 0
         || [
             &report.s0_health,
             &report.s1_get_person,
@@ -141,6 +149,22 @@ pub fn print_table(r: &Report) {
         r.s8_get_person_history.p99_ms,
         r.s0_health.per_second,
         ratio(r.s8_get_person_history.per_second, r.s0_health.per_second)
+    );
+    println!(
+        "| S9 `homecoming import persons`, {}-row CSV | {:.0} rows/s ({:.1} s), CLI peak RSS {:.0} MiB | S3 {:.0} persons/s | {:.2} of S3 (target 0.8) |",
+        r.s9_cli_import.rows,
+        r.s9_cli_import.rows_per_second,
+        r.s9_cli_import.seconds,
+        r.s9_cli_import.peak_rss_mib,
+        r.s3_import_persons_per_second,
+        r.s9_ratio_to_s3
+    );
+    println!(
+        "| S10 `homecoming export persons`, CSV | {} rows at {:.0} rows/s ({:.1} s), CLI peak RSS {:.0} MiB | S4 pages | |",
+        r.s10_cli_export.rows,
+        r.s10_cli_export.rows_per_second,
+        r.s10_cli_export.seconds,
+        r.s10_cli_export.peak_rss_mib
     );
     println!(
         "| S5 watch fan-out {} watchers, {} writes at 100/s | p50 {:.2} ms, p99 {:.2} ms, missed {} | 100 ms p99 target | {:.2} |",

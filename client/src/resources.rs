@@ -81,6 +81,7 @@ macro_rules! handle {
                 let request = proto::$CreateReq {
                     $field: Some($field),
                     request_id: request_id.into(),
+                    validate_only: false,
                 };
                 with_retries(self.retries, || {
                     let mut c = self.inner.clone();
@@ -88,6 +89,17 @@ macro_rules! handle {
                     async move { Ok(c.$create(r).await?.into_inner()) }
                 })
                 .await
+            }
+
+            /// Validates a create (AIP-163): every check the server makes, references and
+            /// uniqueness included, and the answer it would give; nothing is written.
+            pub async fn validate_create(&self, $field: proto::$Res) -> Result<proto::$Res, Error> {
+                let request = proto::$CreateReq {
+                    $field: Some($field),
+                    request_id: String::new(),
+                    validate_only: true,
+                };
+                Ok(self.inner.clone().$create(request).await?.into_inner())
             }
 
             /// Reads one; retried on UNAVAILABLE (a read is safe to repeat).
@@ -148,12 +160,31 @@ macro_rules! handle {
                 $field: proto::$Res,
                 paths: &[&str],
             ) -> Result<proto::$Res, Error> {
+                self.update_request($field, paths, false).await
+            }
+
+            /// Validates an update (AIP-163): the answer it would give; nothing is written.
+            pub async fn validate_update(
+                &self,
+                $field: proto::$Res,
+                paths: &[&str],
+            ) -> Result<proto::$Res, Error> {
+                self.update_request($field, paths, true).await
+            }
+
+            async fn update_request(
+                &self,
+                $field: proto::$Res,
+                paths: &[&str],
+                validate_only: bool,
+            ) -> Result<proto::$Res, Error> {
                 let r = self
                     .inner
                     .clone()
                     .$update(proto::$UpdateReq {
                         $field: Some($field),
                         update_mask: mask(paths),
+                        validate_only,
                     })
                     .await?;
                 Ok(r.into_inner())
@@ -214,7 +245,28 @@ handle!(
     delete_person_event / DeletePersonEventRequest,
 );
 
+/// `ExternalId` for `system` and `id`.
+fn external_id(system: &str, id: &str) -> Option<proto::ExternalId> {
+    Some(proto::ExternalId {
+        system: system.to_owned(),
+        id: id.to_owned(),
+    })
+}
+
 impl Exchanges {
+    /// The exchange another system calls `id` (`system`: e.g. `coordination-hq`).
+    pub async fn lookup(&self, system: &str, id: &str) -> Result<proto::Exchange, Error> {
+        let request = proto::LookupExchangeRequest {
+            external_id: external_id(system, id),
+        };
+        with_retries(self.retries, || {
+            let mut c = self.inner.clone();
+            let r = request.clone();
+            async move { Ok(c.lookup_exchange(r).await?.into_inner()) }
+        })
+        .await
+    }
+
     /// What the records of one exchange say (counts by service, region, rank, category, ages,
     /// time in captivity, aftercare), computed by the server at one revision.
     pub async fn summary(&self, id: &str) -> Result<proto::ExchangeSummary, Error> {
@@ -228,6 +280,37 @@ impl Exchanges {
 }
 
 impl Persons {
+    /// The person another system calls `id` (`system`: e.g. `coordination-hq`).
+    pub async fn lookup(&self, system: &str, id: &str) -> Result<proto::Person, Error> {
+        let request = proto::LookupPersonRequest {
+            external_id: external_id(system, id),
+        };
+        with_retries(self.retries, || {
+            let mut c = self.inner.clone();
+            let r = request.clone();
+            async move { Ok(c.lookup_person(r).await?.into_inner()) }
+        })
+        .await
+    }
+
+    /// Imports up to 1000 roster rows (`ImportPersons`): per row whether it was created,
+    /// updated, unchanged or failed. A request without a request id gets one, so that the
+    /// retries on UNAVAILABLE never write twice.
+    pub async fn import(
+        &self,
+        mut request: proto::ImportPersonsRequest,
+    ) -> Result<proto::ImportPersonsResponse, Error> {
+        if request.request_id.is_empty() && !request.validate_only {
+            request.request_id = new_request_id();
+        }
+        with_retries(self.retries, || {
+            let mut c = self.inner.clone();
+            let r = request.clone();
+            async move { Ok(c.import_persons(r).await?.into_inner()) }
+        })
+        .await
+    }
+
     /// Every version of a person, oldest first (who wrote it, when, what changed), page after
     /// page as the stream is read.
     pub fn history(
@@ -280,9 +363,11 @@ impl Persons {
                 .map(|p| proto::CreatePersonRequest {
                     person: Some(p),
                     request_id: String::new(),
+                    validate_only: false,
                 })
                 .collect(),
             request_id: request_id.into(),
+            validate_only: false,
         };
         with_retries(self.retries, || {
             let mut c = self.inner.clone();

@@ -3,23 +3,56 @@
 
 use crate::{
     app::open_store,
-    config::{Command, Config, TokenCommand},
+    config::{Command, Config, TokenCommand, sqlite_file},
     demo,
     domain::{Role, WireEnum, access::NewToken},
     store::ListQuery,
 };
 
+/// Refuses to go on when the database the configuration names does not exist: only `serve`
+/// creates one, so that a mistyped `--database-url` cannot leave an empty registry behind (with
+/// a token in it that nothing serves).
+fn check_exists(config: &Config) -> anyhow::Result<()> {
+    if let Some(file) = sqlite_file(&config.database_url)
+        && !std::path::Path::new(file).exists()
+    {
+        anyhow::bail!(
+            "no database file {file:?} (from --database-url / HOMECOMING_DATABASE_URL, relative \
+             to {}); `homecoming-server serve` creates it, this command only opens an existing one",
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Opens the existing database (see `check_exists`); a PostgreSQL database that does not exist
+/// is named in the error.
+async fn open_existing(config: &Config) -> anyhow::Result<crate::store::Store> {
+    check_exists(config)?;
+    open_store(config).await.map_err(|e| {
+        let url = &config.database_url;
+        let shown = url.split('@').next_back().unwrap_or(url);
+        if e.to_string().contains("does not exist") {
+            anyhow::anyhow!("no database at {shown} ({e}); create it, then `homecoming-server serve` or `migrate`")
+        } else {
+            e
+        }
+    })
+}
+
 /// Runs a subcommand other than `serve`.
 pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
-            let store = open_store(config).await?;
+            let store = open_existing(config).await?;
             tracing::info!("migrations applied");
             store.close().await;
             Ok(())
         }
         Command::DemoData => {
-            let store = open_store(config).await?;
+            let store = open_existing(config).await?;
             let loaded = demo::load(&store).await;
             store.close().await;
             let loaded = loaded?;
@@ -39,7 +72,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
 
 /// `homecoming-server token ...`: token management straight on the database.
 async fn token(config: &Config, command: &TokenCommand) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = open_existing(config).await?;
     let result = async {
         match command {
             TokenCommand::Create {

@@ -33,28 +33,35 @@ pub enum SqliteSynchronous {
 )]
 pub struct Config {
     /// Address to serve gRPC on.
-    #[arg(long, env = "HOMECOMING_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_LISTEN",
+        default_value = "127.0.0.1:50051"
+    )]
     pub listen: SocketAddr,
 
     /// `sqlite://FILE?mode=rwc` (created if missing) or `postgres://USER@HOST:PORT/DB`.
     #[arg(
         long,
+        global = true,
         env = "HOMECOMING_DATABASE_URL",
         default_value = "sqlite://homecoming.db?mode=rwc"
     )]
     pub database_url: String,
 
     /// Log format; the level comes from RUST_LOG (default `info`).
-    #[arg(long, env = "HOMECOMING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, env = "HOMECOMING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Largest request or response message, in bytes.
-    #[arg(long, env = "HOMECOMING_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, global = true, env = "HOMECOMING_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
 
     /// Requests handled at once across all connections; more wait.
     #[arg(
         long,
+        global = true,
         env = "HOMECOMING_MAX_CONCURRENT_REQUESTS",
         default_value_t = 1024
     )]
@@ -62,114 +69,154 @@ pub struct Config {
 
     /// Connections open at once; a new one beyond is closed at accept (keep it below the
     /// process's file-descriptor limit, `ulimit -n`, less the database connections).
-    #[arg(long, env = "HOMECOMING_MAX_CONNECTIONS", default_value_t = 1000)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_MAX_CONNECTIONS",
+        default_value_t = 1000
+    )]
     pub max_connections: usize,
 
     /// A connection that sends nothing this long after it opened is closed.
-    #[arg(long, env = "HOMECOMING_CONNECTION_FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_CONNECTION_FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub connection_first_byte_timeout: Duration,
 
     /// A connection is asked to go away (HTTP/2 GOAWAY; clients reconnect, watches resume)
     /// after this long, idle or not; `0`: never.
-    #[arg(long, env = "HOMECOMING_MAX_CONNECTION_AGE", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_MAX_CONNECTION_AGE", default_value = "1h", value_parser = parse_duration)]
     pub max_connection_age: Duration,
 
     /// After `--max-connection-age`, calls still running on the connection get this long
     /// before it is closed.
-    #[arg(long, env = "HOMECOMING_MAX_CONNECTION_AGE_GRACE", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_MAX_CONNECTION_AGE_GRACE", default_value = "10m", value_parser = parse_duration)]
     pub max_connection_age_grace: Duration,
 
     /// How often an HTTP/2 ping checks that a connection's peer is still there.
-    #[arg(long, env = "HOMECOMING_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_duration)]
     pub http2_keepalive_interval: Duration,
 
     /// A peer that does not answer a ping within this is gone: its connection is closed.
-    #[arg(long, env = "HOMECOMING_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http2_keepalive_timeout: Duration,
 
     /// Requests handled at once on one connection (HTTP/2 streams).
-    #[arg(long, env = "HOMECOMING_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_MAX_CONCURRENT_STREAMS",
+        default_value_t = 256
+    )]
     pub max_concurrent_streams: u32,
 
     /// Longest a request may run before it fails with DEADLINE_EXCEEDED/CANCELLED (e.g. `30s`,
     /// `500ms`, `2m`). A shorter client deadline wins.
-    #[arg(long, env = "HOMECOMING_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
     /// How long in-flight calls may take to finish after SIGINT/SIGTERM.
-    #[arg(long, env = "HOMECOMING_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
     /// Database connections (SQLite: readers, beside the one writer; PostgreSQL: the pool).
-    #[arg(long, env = "HOMECOMING_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_DB_MAX_CONNECTIONS",
+        default_value_t = 8
+    )]
     pub db_max_connections: u32,
 
     /// SQLite durability.
-    #[arg(long, env = "HOMECOMING_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
+    #[arg(long, global = true, env = "HOMECOMING_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
 
     /// Idle time after which a watch that asked for progress gets a bookmark.
-    #[arg(long, env = "HOMECOMING_WATCH_PROGRESS_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_WATCH_PROGRESS_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub watch_progress_interval: Duration,
 
     /// How often the change log is re-read for watchers when no notification came (the fallback
     /// for commits of other replicas).
-    #[arg(long, env = "HOMECOMING_WATCH_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_WATCH_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub watch_poll_interval: Duration,
 
     /// Change log entries (what watches resume from) are kept at least this long.
-    #[arg(long, env = "HOMECOMING_CHANGE_LOG_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_CHANGE_LOG_RETENTION", default_value = "7d", value_parser = parse_duration)]
     pub change_log_retention: Duration,
 
     /// Keep at most this many revisions in the change log (0: no limit by count; retention
     /// still applies).
-    #[arg(long, env = "HOMECOMING_CHANGE_LOG_MAX_REVISIONS", default_value_t = 0)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_CHANGE_LOG_MAX_REVISIONS",
+        default_value_t = 0
+    )]
     pub change_log_max_revisions: i64,
 
     /// Events kept decoded in memory for watchers, in whole revisions (older ones are read from
     /// the database).
-    #[arg(long, env = "HOMECOMING_WATCH_CACHE_EVENTS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_WATCH_CACHE_EVENTS",
+        default_value_t = 10_000
+    )]
     pub watch_cache_events: usize,
 
     /// How long request ids (AIP-155) are remembered: a retry within it returns the first
     /// result; an older one creates again.
-    #[arg(long, env = "HOMECOMING_REQUEST_ID_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_REQUEST_ID_RETENTION", default_value = "7d", value_parser = parse_duration)]
     pub request_id_retention: Duration,
 
     /// How often the change log is compacted.
-    #[arg(long, env = "HOMECOMING_COMPACTION_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_COMPACTION_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub compaction_interval: Duration,
 
     /// Where the first start writes the administrator token it creates (only when the
     /// database has no tokens). Default: beside the SQLite file (`<file>.admin-token`), or
     /// `homecoming.admin-token` in the working directory for PostgreSQL.
-    #[arg(long, env = "HOMECOMING_ADMIN_TOKEN_FILE")]
+    #[arg(long, global = true, env = "HOMECOMING_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
 
     /// How long a token looked up is trusted before it is read again (a revocation on another
     /// replica, or with `token revoke`, takes effect within it).
-    #[arg(long, env = "HOMECOMING_TOKEN_CACHE_TTL", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "HOMECOMING_TOKEN_CACHE_TTL", default_value = "2s", value_parser = parse_duration)]
     pub token_cache_ttl: Duration,
 
     /// Audit events of reads that may wait to be written; when full, reads wait.
-    #[arg(long, env = "HOMECOMING_AUDIT_QUEUE", default_value_t = 10_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_AUDIT_QUEUE",
+        default_value_t = 10_000
+    )]
     pub audit_queue: usize,
 
     /// PEM certificate chain to serve TLS with (with --tls-key).
-    #[arg(long, env = "HOMECOMING_TLS_CERT", requires = "tls_key")]
+    #[arg(long, global = true, env = "HOMECOMING_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
     /// PEM private key of --tls-cert.
-    #[arg(long, env = "HOMECOMING_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, global = true, env = "HOMECOMING_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
     /// PEM CA certificate(s): clients must present a certificate signed by one (mutual TLS).
-    #[arg(long, env = "HOMECOMING_TLS_CLIENT_CA", requires = "tls_cert")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_TLS_CLIENT_CA",
+        requires = "tls_cert"
+    )]
     pub tls_client_ca: Option<PathBuf>,
 
     /// Serve without TLS on an address other than loopback (refused otherwise: tokens and
     /// personal data would cross the network in clear text).
-    #[arg(long, env = "HOMECOMING_ALLOW_INSECURE", default_value_t = false)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_ALLOW_INSECURE",
+        default_value_t = false
+    )]
     pub allow_insecure: bool,
 
     #[command(subcommand)]
@@ -250,7 +297,7 @@ impl Config {
 }
 
 /// The file of a `sqlite://FILE?...` or `sqlite:FILE` url.
-fn sqlite_file(url: &str) -> Option<&str> {
+pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -311,6 +358,21 @@ mod tests {
             Some("127.0.0.1:50051".into())
         );
         assert!(c.is_some_and(|c| c.database_url.starts_with("sqlite://homecoming.db")));
+    }
+
+    #[test]
+    fn global_flags_are_accepted_after_the_subcommand() {
+        let c = Config::from_args([
+            "homecoming-server",
+            "token",
+            "list",
+            "--database-url",
+            "postgres://u@h/db",
+        ]);
+        assert_eq!(
+            c.ok().map(|c| c.database_url),
+            Some("postgres://u@h/db".into())
+        );
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub enum Error {
     #[error("a {resource} with {field} {value:?} already exists")]
     AlreadyExists {
         resource: &'static str,
-        field: &'static str,
+        field: String,
         value: String,
     },
     /// ABORTED: the etag sent is not the current one (AIP-154).

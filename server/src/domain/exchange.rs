@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 
 use super::{
-    Code, Error, ExchangeStatus, Meta, Violations,
-    schema::{Declared, Field, Schema, access, enum_access},
+    Code, Error, ExchangeStatus, ExternalId, Meta, Violations, external,
+    schema::{Access, Declared, Field, Items, Schema, access, enum_access},
     text,
 };
 
@@ -26,6 +26,8 @@ pub struct ExchangeFields {
     pub category_codes: Vec<String>,
     pub source_urls: Vec<String>,
     pub notes: String,
+    /// What other lists call this exchange; unique across exchanges.
+    pub external_ids: Vec<ExternalId>,
 }
 
 /// A stored exchange.
@@ -87,6 +89,7 @@ impl ExchangeFields {
             }
         }
         text::long(&mut v, "notes", &mut self.notes);
+        external::check(&mut v, "external_ids", &mut self.external_ids);
         v.finish(self)
     }
 }
@@ -161,6 +164,14 @@ pub const EXCHANGE: Schema<ExchangeFields> = Schema {
         ),
         Field::new("source_urls", access!(List, ExchangeFields, source_urls)),
         Field::new("notes", access!(Text, ExchangeFields, notes)).unfiltered(),
+        Field::new(
+            "external_ids",
+            Access::Items(&Items::<ExchangeFields, ExternalId> {
+                get: |f| &f.external_ids,
+                get_mut: |f| &mut f.external_ids,
+            }),
+        )
+        .filtered(),
     ],
     derived: &[],
 };

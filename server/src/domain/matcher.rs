@@ -72,6 +72,7 @@ fn compare(c: &Comparison, r: &dyn Matchable) -> bool {
             ordered(c.op, id.map(str::to_owned), want)
         }
         FieldValue::Codes(codes) => c.op == Op::Has && codes.iter().any(|k| k == raw.trim()),
+        FieldValue::Keys(keys) => c.op == Op::Has && keys.iter().any(|k| k == raw.trim()),
         FieldValue::Names(keys) => {
             let wanted = translit::name_keys(raw);
             c.op == Op::Has

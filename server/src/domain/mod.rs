@@ -16,6 +16,8 @@ pub mod translit;
 pub mod category;
 pub mod event;
 pub mod exchange;
+pub mod external;
+pub mod import;
 pub mod person;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +30,7 @@ pub use enums::{
 pub use error::{Error, FieldViolation, MAX_VIOLATIONS, Violations};
 pub use event::{PERSON_EVENT, PersonEvent, PersonEventFields};
 pub use exchange::{EXCHANGE, Exchange, ExchangeFields};
+pub use external::ExternalId;
 pub use person::{Aftercare, Contact, Derived, IdentityDocument, PERSON, Person, PersonFields};
 
 /// Fields every stored resource has; all are output only.

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::{
-    CareStatus, DocumentType, Error, Meta, PersonKind, PersonStatus, RankGroup, ServiceBranch, Sex,
-    Violations, WireEnum, exchange,
+    CareStatus, DocumentType, Error, ExternalId, Meta, PersonKind, PersonStatus, RankGroup,
+    ServiceBranch, Sex, Violations, WireEnum, exchange, external,
     schema::{Access, Declared, Field, Items, Schema, access, enum_access},
     text, translit,
 };
@@ -63,6 +63,8 @@ pub struct PersonFields {
     pub aliases: Vec<String>,
     /// The persons to be informed (GC III Art. 122).
     pub contacts: Vec<Contact>,
+    /// What other lists call this person (`coordination-hq/12345`); unique across persons.
+    pub external_ids: Vec<ExternalId>,
 }
 
 /// A document that identifies the person.
@@ -265,6 +267,7 @@ impl PersonFields {
                 }
             }
         }
+        external::check(&mut v, "external_ids", &mut self.external_ids);
         v.finish(self)
     }
 
@@ -410,6 +413,14 @@ pub const PERSON: Schema<PersonFields> = Schema {
                 get_mut: |f| &mut f.contacts,
             }),
         ),
+        Field::new(
+            "external_ids",
+            Access::Items(&Items::<PersonFields, ExternalId> {
+                get: |f| &f.external_ids,
+                get_mut: |f| &mut f.external_ids,
+            }),
+        )
+        .filtered(),
         // Name search: `name:"Шевч"` matches a person one of whose names starts so.
         Field::new("name", Access::Names(name_keys)),
     ],

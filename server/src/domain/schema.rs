@@ -86,6 +86,8 @@ pub trait ItemList<T>: Sync {
     fn to_json(&self, f: &T) -> Json;
     /// Reads items written by `to_json`; `Err` names what did not read.
     fn read_json(&self, f: &mut T, v: &Json) -> Result<(), String>;
+    /// The items' keys ([`Declared::key`]), as filters match them.
+    fn keys(&self, f: &T) -> Vec<String>;
 }
 
 /// The items of `T` at `get`, each declared by `I::SCHEMA`.
@@ -129,6 +131,10 @@ impl<T, I: Declared> ItemList<T> for Items<T, I> {
             .collect::<Result<Vec<I>, String>>()?;
         *(self.get_mut)(f) = items;
         Ok(())
+    }
+
+    fn keys(&self, f: &T) -> Vec<String> {
+        (self.get)(f).iter().filter_map(Declared::key).collect()
     }
 }
 
@@ -234,6 +240,13 @@ impl<T> Field<T> {
         self
     }
 
+    /// Filters may name it: items with a key ([`Declared::key`]) the store keeps in a link
+    /// table (external ids).
+    pub const fn filtered(mut self) -> Self {
+        self.filterable = true;
+        self
+    }
+
     /// Stored in a column named otherwise (a dotted name's column).
     pub const fn column(mut self, column: &'static str) -> Self {
         self.column = Some(column);
@@ -278,7 +291,7 @@ impl<T> Field<T> {
             Access::Id(get, _) => Value::Id(get(f).as_deref()),
             Access::Codes(get, _) | Access::List(get, _) => Value::Codes(get(f)),
             Access::Time(get, _) => Value::Time(get(f).map_or(0, |t| t.timestamp_micros())),
-            Access::Items(_) => Value::Names(Vec::new()),
+            Access::Items(items) => Value::Keys(items.keys(f)),
             Access::Names(keys) => Value::Names(keys(f)),
         }
     }
@@ -444,6 +457,8 @@ pub enum Value<'a> {
     Id(Option<&'a str>),
     Codes(&'a [String]),
     Names(Vec<String>),
+    /// Items' keys (`system/id`): `:` tests membership, exactly.
+    Keys(Vec<String>),
 }
 
 /// One field that a change changed, as a record's history shows it.
@@ -475,6 +490,12 @@ pub const META_FIELDS: &[&str] = &["id", "create_time", "update_time", "etag"];
 /// A type whose fields are declared.
 pub trait Declared: Default + Clone + PartialEq + 'static {
     const SCHEMA: &'static Schema<Self>;
+
+    /// What identifies an item in a filter (`system/id` of an external id); `None`: items of
+    /// this type are not filtered.
+    fn key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A resource's declaration.

@@ -26,7 +26,11 @@ impl CategoryService for CategoryApi {
             .serve(request, |cx, r| async move {
                 let (fields, request_id) =
                     create_input(&r.request_id, "category", r.category, convert::new_category)?;
-                let created = cx.store.create_category(fields, request_id).await?;
+                let created = cx
+                    .store
+                    .validating(r.validate_only)
+                    .create_category(fields, request_id)
+                    .await?;
                 Ok(convert::category_out(created))
             })
             .await
@@ -78,6 +82,7 @@ impl CategoryService for CategoryApi {
                 let u = update_input("category", r.category, convert::category_in, r.update_mask)?;
                 let updated = cx
                     .store
+                    .validating(r.validate_only)
                     .update_category(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::category_out(updated))

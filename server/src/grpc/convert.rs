@@ -11,11 +11,13 @@ use super::{Audited, validated};
 use crate::{
     domain::{
         Aftercare, Category, CategoryFields, Change, Contact, Error, Exchange, ExchangeFields,
-        IdentityDocument, Meta, Operation, PERSON_EVENT, Person, PersonEvent, PersonEventFields,
-        PersonFields, Resource, ResourceType, Role, Violations, WireEnum,
+        ExternalId, IdentityDocument, Meta, Operation, PERSON_EVENT, Person, PersonEvent,
+        PersonEventFields, PersonFields, Resource, ResourceType, Role, Violations, WireEnum,
         access::{AuditEvent, Caller, NewToken, Token},
         event::{DatePrecision, Money},
-        filter, parse_id,
+        filter,
+        import::{ImportMode, ImportReport, ImportRow, MatchRule, Outcome},
+        parse_id,
         summary::{ExchangeSummary, Figures, KeyCount, Share, Statistics},
     },
     store::{History, check_filter},
@@ -161,6 +163,7 @@ pub fn exchange_in(x: pb::Exchange) -> (Incoming<ExchangeFields>, Violations) {
         category_codes,
         source_urls,
         notes,
+        external_ids,
     } = x;
     let mut v = Violations::new();
     let fields = ExchangeFields {
@@ -178,6 +181,7 @@ pub fn exchange_in(x: pb::Exchange) -> (Incoming<ExchangeFields>, Violations) {
         category_codes,
         source_urls,
         notes,
+        external_ids: external_ids_in(external_ids),
     };
     (Incoming { fields, id, etag }, v)
 }
@@ -199,6 +203,7 @@ pub fn exchange_out(x: Exchange) -> pb::Exchange {
         category_codes,
         source_urls,
         notes,
+        external_ids,
     } = x.fields;
     pb::Exchange {
         id,
@@ -219,6 +224,7 @@ pub fn exchange_out(x: Exchange) -> pb::Exchange {
         category_codes,
         source_urls,
         notes,
+        external_ids: external_ids_out(external_ids),
     }
 }
 
@@ -511,6 +517,7 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
         identity_documents,
         aliases,
         contacts,
+        external_ids,
     } = p;
     let mut v = Violations::new();
     let f = |name: &str| format!("{prefix}.{name}");
@@ -606,8 +613,126 @@ pub fn person_in(p: pb::Person, prefix: &str) -> (Incoming<PersonFields>, Violat
                 }
             })
             .collect(),
+        external_ids: external_ids_in(external_ids),
     };
     (Incoming { fields, id, etag }, v)
+}
+
+fn external_ids_in(ids: Vec<pb::ExternalId>) -> Vec<ExternalId> {
+    ids.into_iter()
+        .map(|pb::ExternalId { system, id }| ExternalId { system, id })
+        .collect()
+}
+
+fn external_ids_out(ids: Vec<ExternalId>) -> Vec<pb::ExternalId> {
+    ids.into_iter()
+        .map(|ExternalId { system, id }| pb::ExternalId { system, id })
+        .collect()
+}
+
+/// A lookup's `system/id` key; `external_id.system` and `.id` are required.
+pub fn external_key(x: Option<pb::ExternalId>) -> Result<String, Error> {
+    let x = x.unwrap_or_default();
+    let mut v = Violations::new();
+    let mut system = x.system;
+    crate::domain::external::check_system(&mut v, "external_id.system", &mut system);
+    let mut id = x.id;
+    crate::domain::text::line(
+        &mut v,
+        "external_id.id",
+        &mut id,
+        crate::domain::text::NAME_MAX,
+        true,
+    );
+    v.finish(())?;
+    Ok(ExternalId { system, id }.key())
+}
+
+/// An import's rows, each converted; what the conversion found wrong stays with its row (as
+/// `persons[i].field`), so that the other rows still count.
+pub fn import_rows_in(persons: Vec<pb::Person>) -> Vec<ImportRow> {
+    persons
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let prefix = format!("persons[{i}]");
+            let (incoming, mut v) = person_in(p, &prefix);
+            let id = if incoming.id.trim().is_empty() {
+                None
+            } else {
+                v.absorb("", parse_id(&format!("{prefix}.id"), &incoming.id))
+            };
+            ImportRow {
+                id,
+                fields: incoming.fields,
+                violations: v.into_vec(),
+            }
+        })
+        .collect()
+}
+
+pub fn match_rule_in(n: i32) -> Result<MatchRule, Error> {
+    match pb::MatchRule::try_from(n) {
+        Ok(pb::MatchRule::Unspecified | pb::MatchRule::ExternalId) => Ok(MatchRule::ExternalId),
+        Ok(pb::MatchRule::ServiceNumber) => Ok(MatchRule::ServiceNumber),
+        Ok(pb::MatchRule::NameAndDateOfBirth) => Ok(MatchRule::NameAndDateOfBirth),
+        Err(_) => Err(Error::invalid(
+            "match_rule",
+            format!("unknown value {n} (EXTERNAL_ID, SERVICE_NUMBER or NAME_AND_DATE_OF_BIRTH)"),
+        )),
+    }
+}
+
+pub fn import_mode_in(n: i32) -> Result<ImportMode, Error> {
+    match pb::ImportMode::try_from(n) {
+        Ok(pb::ImportMode::Unspecified | pb::ImportMode::AllOrNothing) => {
+            Ok(ImportMode::AllOrNothing)
+        }
+        Ok(pb::ImportMode::PerRow) => Ok(ImportMode::PerRow),
+        Err(_) => Err(Error::invalid(
+            "mode",
+            format!("unknown value {n} (ALL_OR_NOTHING or PER_ROW)"),
+        )),
+    }
+}
+
+pub fn import_out(r: ImportReport) -> pb::ImportPersonsResponse {
+    use pb::import_persons_result::Outcome as O;
+    let count = |o: Outcome| i32::try_from(r.count(o)).unwrap_or(i32::MAX);
+    let (created, updated, unchanged, failed) = (
+        count(Outcome::Created),
+        count(Outcome::Updated),
+        count(Outcome::Unchanged),
+        count(Outcome::Failed),
+    );
+    pb::ImportPersonsResponse {
+        results: r
+            .results
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| pb::ImportPersonsResult {
+                row: i32::try_from(i).unwrap_or(i32::MAX),
+                outcome: match row.outcome {
+                    Outcome::Created => O::Created,
+                    Outcome::Updated => O::Updated,
+                    Outcome::Unchanged => O::Unchanged,
+                    Outcome::Failed => O::Failed,
+                } as i32,
+                person_id: row.person_id,
+                violations: row
+                    .violations
+                    .into_iter()
+                    .map(|(field, description)| pb::FieldViolation { field, description })
+                    .collect(),
+            })
+            .collect(),
+        written: r.written,
+        revision: r.revision,
+        created,
+        updated,
+        unchanged,
+        failed,
+    }
 }
 
 pub fn person_out(p: Person) -> pb::Person {
@@ -644,6 +769,7 @@ pub fn person_out(p: Person) -> pb::Person {
         identity_documents,
         aliases,
         contacts,
+        external_ids,
     } = p.fields;
     pb::Person {
         id,
@@ -703,6 +829,7 @@ pub fn person_out(p: Person) -> pb::Person {
                 informed_time: c.informed_time.map(timestamp),
             })
             .collect(),
+        external_ids: external_ids_out(external_ids),
     }
 }
 
@@ -1144,7 +1271,18 @@ audited!(none: (), WatchSpec, pb::GetPersonHistoryResponse, pb::Statistics, pb::
     pb::CreatePersonRequest, pb::BatchCreatePersonsRequest, pb::ListCategoriesRequest,
     pb::ListExchangesRequest, pb::ListPersonsRequest, pb::GetStatisticsRequest, pb::WatchRequest,
     pb::CreateTokenRequest, pb::ListTokensRequest, pb::ListAuditEventsRequest,
-    pb::CreatePersonEventRequest, pb::ListPersonEventsRequest);
+    pb::CreatePersonEventRequest, pb::ListPersonEventsRequest, pb::LookupPersonRequest,
+    pb::LookupExchangeRequest, pb::ImportPersonsRequest);
+
+impl Audited for pb::ImportPersonsResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .filter(|r| !r.person_id.is_empty())
+            .map(|r| r.person_id.clone())
+            .collect()
+    }
+}
 audited!(id: pb::Category, pb::Exchange, pb::Person, pb::PersonEvent, pb::Token,
     pb::GetPersonEventRequest, pb::DeletePersonEventRequest, pb::GetPersonHistoryRequest,
     pb::GetCategoryRequest,

@@ -28,7 +28,11 @@ impl PersonEventService for PersonEventApi {
                 let (fields, request_id) = create_input(&r.request_id, "event", r.event, |e| {
                     convert::new_person_event(e, Utc::now().date_naive())
                 })?;
-                let created = cx.store.create_person_event(fields, request_id).await?;
+                let created = cx
+                    .store
+                    .validating(r.validate_only)
+                    .create_person_event(fields, request_id)
+                    .await?;
                 Ok(convert::person_event_out(cx.caller().redact_event(created)))
             })
             .await
@@ -102,6 +106,7 @@ impl PersonEventService for PersonEventApi {
                 let u = update_input("event", r.event, convert::person_event_in, r.update_mask)?;
                 let updated = cx
                     .store
+                    .validating(r.validate_only)
                     .update_person_event(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::person_event_out(cx.caller().redact_event(updated)))

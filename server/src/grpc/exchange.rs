@@ -26,7 +26,11 @@ impl ExchangeService for ExchangeApi {
             .serve(request, |cx, r| async move {
                 let (fields, request_id) =
                     create_input(&r.request_id, "exchange", r.exchange, convert::new_exchange)?;
-                let created = cx.store.create_exchange(fields, request_id).await?;
+                let created = cx
+                    .store
+                    .validating(r.validate_only)
+                    .create_exchange(fields, request_id)
+                    .await?;
                 Ok(convert::exchange_out(created))
             })
             .await
@@ -40,6 +44,18 @@ impl ExchangeService for ExchangeApi {
             .serve(request, |cx, r| async move {
                 let id = parse_id("id", &r.id)?;
                 Ok(convert::exchange_out(cx.store.get_exchange(&id).await?))
+            })
+            .await
+    }
+
+    async fn lookup_exchange(
+        &self,
+        request: Request<pb::LookupExchangeRequest>,
+    ) -> Result<Response<pb::Exchange>, Status> {
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let key = convert::external_key(r.external_id)?;
+                Ok(convert::exchange_out(cx.store.lookup_exchange(&key).await?))
             })
             .await
     }
@@ -78,6 +94,7 @@ impl ExchangeService for ExchangeApi {
                 let u = update_input("exchange", r.exchange, convert::exchange_in, r.update_mask)?;
                 let updated = cx
                     .store
+                    .validating(r.validate_only)
                     .update_exchange(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::exchange_out(updated))

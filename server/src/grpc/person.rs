@@ -10,7 +10,7 @@ use crate::{
         Error, PERSON, PersonFields, Violations, WireEnum, access::Caller, filter, order, parse_id,
         parse_request_id,
     },
-    store::CreateShape,
+    store::{CreateShape, ImportOptions},
 };
 
 /// Most persons in one BatchCreatePersons (AIP-233).
@@ -68,6 +68,7 @@ impl PersonService for PersonApi {
                 check_may_restrict(cx.caller(), &fields, "person.restricted")?;
                 let mut created = cx
                     .store
+                    .validating(r.validate_only)
                     .create_persons(vec![fields], request_id, CreateShape::Single)
                     .await?;
                 let person = created
@@ -87,6 +88,7 @@ impl PersonService for PersonApi {
                 let pb::BatchCreatePersonsRequest {
                     requests,
                     request_id,
+                    validate_only,
                 } = r;
                 let mut v = Violations::new();
                 let request_id =
@@ -111,6 +113,7 @@ impl PersonService for PersonApi {
                     let pb::CreatePersonRequest {
                         person,
                         request_id: _,
+                        validate_only: _,
                     } = r;
                     let prefix = format!("requests[{i}].person");
                     let today = Utc::now().date_naive();
@@ -130,6 +133,7 @@ impl PersonService for PersonApi {
                 }
                 let created = cx
                     .store
+                    .validating(validate_only)
                     .create_persons(batch, request_id, CreateShape::Batch)
                     .await?;
                 Ok(pb::BatchCreatePersonsResponse {
@@ -203,6 +207,7 @@ impl PersonService for PersonApi {
                 }
                 let updated = cx
                     .store
+                    .validating(r.validate_only)
                     .update_person(&u.id, u.etag.as_deref(), &u.fields, &u.mask)
                     .await?;
                 Ok(convert::person_out(cx.caller().redact(updated)))
@@ -218,6 +223,77 @@ impl PersonService for PersonApi {
             .serve(request, |cx, r| async move {
                 let id = parse_id("id", &r.id)?;
                 cx.store.delete_person(&id, etag(&r.etag)).await
+            })
+            .await
+    }
+
+    async fn lookup_person(
+        &self,
+        request: Request<pb::LookupPersonRequest>,
+    ) -> Result<Response<pb::Person>, Status> {
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let key = convert::external_key(r.external_id)?;
+                let found = cx.store.lookup_person(&key).await?;
+                Ok(convert::person_out(cx.caller().redact(found)))
+            })
+            .await
+    }
+
+    async fn import_persons(
+        &self,
+        request: Request<pb::ImportPersonsRequest>,
+    ) -> Result<Response<pb::ImportPersonsResponse>, Status> {
+        self.rpc
+            .serve(request, |cx, r| async move {
+                let pb::ImportPersonsRequest {
+                    persons,
+                    match_rule,
+                    mode,
+                    update_mask,
+                    validate_only,
+                    request_id,
+                } = r;
+                let mut v = Violations::new();
+                let request_id =
+                    check(&mut v, parse_request_id("request_id", &request_id)).flatten();
+                if persons.is_empty() {
+                    v.add("persons", "must have at least one entry");
+                }
+                if persons.len() > MAX_BATCH {
+                    v.add(
+                        "persons",
+                        format!(
+                            "must have at most {MAX_BATCH} entries (got {})",
+                            persons.len()
+                        ),
+                    );
+                    return Err(Error::InvalidArgument(v.into_vec()));
+                }
+                let rule = check(&mut v, convert::match_rule_in(match_rule));
+                let mode = check(&mut v, convert::import_mode_in(mode));
+                let mask = check(
+                    &mut v,
+                    PERSON.parse_mask(&update_mask.map(|m| m.paths).unwrap_or_default()),
+                );
+                v.finish(())?;
+                let (Some(rule), Some(mode), Some(mask)) = (rule, mode, mask) else {
+                    return Err(Error::Internal("import options missing".into()));
+                };
+                let report = cx
+                    .store
+                    .validating(validate_only)
+                    .import_persons(
+                        convert::import_rows_in(persons),
+                        ImportOptions {
+                            rule,
+                            mode,
+                            mask,
+                            request_id,
+                        },
+                    )
+                    .await?;
+                Ok(convert::import_out(report))
             })
             .await
     }

@@ -84,6 +84,7 @@ services! {
     ExchangeServiceServer(p) => ExchangeApi::new(p.rpc.clone()), "homecoming.v1.ExchangeService" {
         CreateExchange: Editor,
         GetExchange: Viewer,
+        LookupExchange: Viewer,
         ListExchanges: Viewer,
         UpdateExchange: Editor,
         DeleteExchange: Editor,
@@ -97,6 +98,8 @@ services! {
         UpdatePerson: Editor,
         DeletePerson: Editor,
         GetPersonHistory: Viewer,
+        LookupPerson: Viewer,
+        ImportPersons: Editor,
     }
     PersonEventServiceServer(p) => PersonEventApi::new(p.rpc.clone()), "homecoming.v1.PersonEventService" {
         CreatePersonEvent: Editor,

@@ -94,7 +94,7 @@ impl From<Error> for Status {
                 } = &e
                 {
                     meta.insert("resource".to_owned(), (*resource).to_owned());
-                    meta.insert("field".to_owned(), (*field).to_owned());
+                    meta.insert("field".to_owned(), field.clone());
                     meta.insert("value".to_owned(), value.clone());
                 }
                 (Code::AlreadyExists, "ALREADY_EXISTS", e.to_string())

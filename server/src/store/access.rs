@@ -96,7 +96,7 @@ impl Store {
                 if unique_violation(&e) {
                     Error::AlreadyExists {
                         resource: "token",
-                        field: "name",
+                        field: "name".into(),
                         value: token.name.clone(),
                     }
                 } else {

@@ -159,7 +159,7 @@ async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Category, Error>
 fn already_exists(code: &str) -> Error {
     Error::AlreadyExists {
         resource: "category",
-        field: "category.code",
+        field: "category.code".into(),
         value: code.to_owned(),
     }
 }

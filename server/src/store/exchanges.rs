@@ -11,8 +11,8 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    events, links, record,
-    schema::{EXCHANGE_CATEGORIES, EXCHANGES},
+    events, external, links, record,
+    schema::{EXCHANGE_CATEGORIES, EXCHANGE_EXTERNAL_IDS, EXCHANGES},
     write::{IdempotencyKey, Operation},
 };
 use crate::domain::{
@@ -41,6 +41,12 @@ impl Store {
             return Ok(done);
         }
         check_codes(&w.txn, &fields.category_codes).await?;
+        let claim = external::Claim {
+            prefix: "exchange.".into(),
+            owner: None,
+            ids: &fields.external_ids,
+        };
+        external::check_free(&w.txn, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
         let x = Exchange {
             meta: Meta {
                 id: new_id(),
@@ -58,6 +64,8 @@ impl Store {
             .map(|c| (x.meta.id.as_str(), c.as_str()))
             .collect();
         links::insert(&w, EXCHANGE_CATEGORIES, &rows).await?;
+        let keys = external::keys(&x.fields.external_ids);
+        links::replace(&w, EXCHANGE_EXTERNAL_IDS, &x.meta.id, &keys).await?;
         w.log(Operation::Created, &x, None)?;
         if let Some(key) = &key {
             w.remember(key, &x).await?;
@@ -68,6 +76,17 @@ impl Store {
 
     pub async fn get_exchange(&self, id: &str) -> Result<Exchange, Error> {
         find(&self.reader, id).await
+    }
+
+    /// The exchange another system calls `key` (`system/id`).
+    pub async fn lookup_exchange(&self, key: &str) -> Result<Exchange, Error> {
+        match external::owner_of(&self.reader, EXCHANGE_EXTERNAL_IDS, key).await? {
+            Some(id) => find(&self.reader, &id).await,
+            None => Err(Error::NotFound {
+                resource: "exchange",
+                id: key.to_owned(),
+            }),
+        }
     }
 
     pub async fn list_exchanges(&self, q: &ListQuery) -> Result<Page<Exchange>, Error> {
@@ -94,6 +113,15 @@ impl Store {
         if codes_changed {
             check_codes(&w.txn, &fields.category_codes).await?;
         }
+        let ids_changed = fields.external_ids != current.fields.external_ids;
+        if ids_changed {
+            let claim = external::Claim {
+                prefix: "exchange.".into(),
+                owner: Some(id),
+                ids: &fields.external_ids,
+            };
+            external::check_free(&w.txn, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
+        }
         let x = Exchange {
             meta: Meta {
                 update_time: w.now,
@@ -105,6 +133,10 @@ impl Store {
         ROWS.update(&w.txn, &x.meta, &x.fields).await?;
         if codes_changed {
             links::replace(&w, EXCHANGE_CATEGORIES, id, &x.fields.category_codes).await?;
+        }
+        if ids_changed {
+            let keys = external::keys(&x.fields.external_ids);
+            links::replace(&w, EXCHANGE_EXTERNAL_IDS, id, &keys).await?;
         }
         w.log(Operation::Updated, &x, Some(&current))?;
         w.commit().await?;
@@ -129,6 +161,7 @@ impl Store {
         // Link rows go with the exchange (ON DELETE CASCADE); deleting them first keeps SQLite
         // and PostgreSQL identical even where cascades are off.
         links::replace(&w, EXCHANGE_CATEGORIES, id, &[]).await?;
+        links::replace(&w, EXCHANGE_EXTERNAL_IDS, id, &[]).await?;
         ROWS.delete(&w.txn, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await

@@ -38,8 +38,10 @@ mod codec;
 mod entity;
 mod events;
 mod exchanges;
+mod external;
 mod filter;
 mod history;
+mod import;
 mod links;
 mod maintenance;
 mod migration;
@@ -66,6 +68,7 @@ use crate::domain::{Error, access::Call};
 
 pub use changes::{ReadSnapshot, check_filter};
 pub use history::{History, Version};
+pub use import::ImportOptions;
 pub use maintenance::{Maintenance, MaintenanceOptions};
 pub use persons::CreateShape;
 
@@ -130,6 +133,9 @@ pub struct Store {
     call: Option<Arc<Call>>,
     /// Group commit: the group being formed; writes take turns on this lock.
     groups: Arc<write::GroupCommit>,
+    /// Writes through this handle are checked in full and then rolled back instead of
+    /// committed (`validate_only`, AIP-163): no revision used, no change, no event.
+    validate_only: bool,
 }
 
 /// SQLite's page cache of the one writer connection. A write dirties the leaf of every index it
@@ -203,6 +209,7 @@ impl Store {
                     commits: Default::default(),
                     call: None,
                     groups: Default::default(),
+                    validate_only: false,
                 }
             }
             Backend::Postgres => {
@@ -218,6 +225,7 @@ impl Store {
                     commits: Default::default(),
                     call: None,
                     groups: Default::default(),
+                    validate_only: false,
                 }
             }
         };
@@ -231,6 +239,16 @@ impl Store {
     pub fn for_call(&self, call: Arc<Call>) -> Store {
         Store {
             call: Some(call),
+            ..self.clone()
+        }
+    }
+
+    /// This store, validating writes only when `validate_only`: each write runs every check
+    /// (references and uniqueness included) in its transaction and answers as it would, then
+    /// rolls back (its revision is given back).
+    pub fn validating(&self, validate_only: bool) -> Store {
+        Store {
+            validate_only,
             ..self.clone()
         }
     }

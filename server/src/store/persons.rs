@@ -11,8 +11,8 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    events, exchanges, links, record,
-    schema::{PERSON_CATEGORIES, PERSON_NAME_KEYS, PERSONS},
+    events, exchanges, external, links, record,
+    schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_NAME_KEYS, PERSONS},
     write::{IdempotencyKey, Operation, Write},
 };
 use crate::domain::{
@@ -71,51 +71,23 @@ impl Store {
             return self.replayed(&w.txn, done).await;
         }
         let dates = check_references(&w.txn, batch.iter().enumerate(), shape).await?;
+        let claims: Vec<external::Claim> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, f)| external::Claim {
+                prefix: shape.prefix(i),
+                owner: None,
+                ids: &f.external_ids,
+            })
+            .collect();
+        external::check_free(&w.txn, PERSON_EXTERNAL_IDS, "person", &claims).await?;
+        drop(claims);
         let today = today();
         let persons: Vec<Person> = batch
             .into_iter()
-            .map(|fields| {
-                let exchange_date = fields
-                    .exchange_id
-                    .as_ref()
-                    .and_then(|id| dates.get(id))
-                    .copied();
-                Person {
-                    meta: Meta {
-                        id: new_id(),
-                        create_time: w.now,
-                        update_time: w.now,
-                        revision: w.revision,
-                    },
-                    derived: fields.derive(exchange_date, today),
-                    fields,
-                }
-            })
+            .map(|fields| new_person(&w, fields, &dates, today))
             .collect();
-        let rows: Vec<_> = persons.iter().map(|p| (&p.meta, &p.fields)).collect();
-        ROWS.insert(&w.txn, &rows).await?;
-        let rows: Vec<(&str, &str)> = persons
-            .iter()
-            .flat_map(|p| {
-                p.fields
-                    .category_codes
-                    .iter()
-                    .map(|c| (p.meta.id.as_str(), c.as_str()))
-            })
-            .collect();
-        links::insert(&w, PERSON_CATEGORIES, &rows).await?;
-        let keys: Vec<(&str, Vec<String>)> = persons
-            .iter()
-            .map(|p| (p.meta.id.as_str(), name_keys(&p.fields)))
-            .collect();
-        let rows: Vec<(&str, &str)> = keys
-            .iter()
-            .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, k.as_str())))
-            .collect();
-        links::insert(&w, PERSON_NAME_KEYS, &rows).await?;
-        for p in &persons {
-            w.log(Operation::Created, p, None)?;
-        }
+        insert_new(&mut w, &persons).await?;
         if let Some(key) = &key {
             w.remember(key, &persons).await?;
         }
@@ -168,6 +140,22 @@ impl Store {
         Ok(p)
     }
 
+    /// The person another system calls `key` (`system/id`), as [`Store::get_person`] would
+    /// give it.
+    pub async fn lookup_person(&self, key: &str) -> Result<Person, Error> {
+        let not_found = || Error::NotFound {
+            resource: "person",
+            id: key.to_owned(),
+        };
+        let id = external::owner_of(&self.reader, PERSON_EXTERNAL_IDS, key)
+            .await?
+            .ok_or_else(not_found)?;
+        self.get_person(&id).await.map_err(|e| match e {
+            Error::NotFound { .. } => not_found(),
+            e => e,
+        })
+    }
+
     pub async fn list_persons(&self, q: &ListQuery) -> Result<Page<Person>, Error> {
         self.read_page(async |txn| list_in(txn, q, self.sees_restricted()).await)
             .await
@@ -202,10 +190,100 @@ impl Store {
         events::delete_all_of(&mut w, id).await?;
         links::replace(&w, PERSON_CATEGORIES, id, &[]).await?;
         links::replace(&w, PERSON_NAME_KEYS, id, &[]).await?;
+        links::replace(&w, PERSON_EXTERNAL_IDS, id, &[]).await?;
         ROWS.delete(&w.txn, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }
+}
+
+/// A new person of `w` from validated fields; `dates` holds its exchange's date.
+pub(super) fn new_person(
+    w: &Write,
+    fields: PersonFields,
+    dates: &HashMap<String, NaiveDate>,
+    today: NaiveDate,
+) -> Person {
+    let exchange_date = fields
+        .exchange_id
+        .as_ref()
+        .and_then(|id| dates.get(id))
+        .copied();
+    Person {
+        meta: Meta {
+            id: new_id(),
+            create_time: w.now,
+            update_time: w.now,
+            revision: w.revision,
+        },
+        derived: fields.derive(exchange_date, today),
+        fields,
+    }
+}
+
+/// Inserts new persons (references and external ids checked) in `w`: their rows, link rows,
+/// name keys, external ids, the change log.
+pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), Error> {
+    let rows: Vec<_> = persons.iter().map(|p| (&p.meta, &p.fields)).collect();
+    ROWS.insert(&w.txn, &rows).await?;
+    let rows: Vec<(&str, &str)> = persons
+        .iter()
+        .flat_map(|p| {
+            p.fields
+                .category_codes
+                .iter()
+                .map(|c| (p.meta.id.as_str(), c.as_str()))
+        })
+        .collect();
+    links::insert(w, PERSON_CATEGORIES, &rows).await?;
+    let keys: Vec<(&str, Vec<String>)> = persons
+        .iter()
+        .map(|p| (p.meta.id.as_str(), name_keys(&p.fields)))
+        .collect();
+    let rows: Vec<(&str, &str)> = keys
+        .iter()
+        .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, k.as_str())))
+        .collect();
+    links::insert(w, PERSON_NAME_KEYS, &rows).await?;
+    insert_external_ids(w, persons).await?;
+    for p in persons {
+        w.log(Operation::Created, p, None)?;
+    }
+    Ok(())
+}
+
+/// The persons whose `column` holds one of `values` (one query per 500 values, the exchange
+/// dates in one more), restricted ones included.
+pub(super) async fn find_by<C: ConnectionTrait>(
+    conn: &C,
+    column: &str,
+    values: &[String],
+) -> Result<Vec<Person>, Error> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(500) {
+        let q = ROWS
+            .select()
+            .and_where(ROWS.col(column).is_in(chunk.iter().map(String::as_str)))
+            .to_owned();
+        let rows = conn.query_all(&q).await?;
+        out.extend(with_derived(conn, &rows).await?);
+    }
+    Ok(out)
+}
+
+/// The link rows of new persons' external ids.
+async fn insert_external_ids(w: &Write, persons: &[Person]) -> Result<(), Error> {
+    let keys: Vec<(&str, String)> = persons
+        .iter()
+        .flat_map(|p| {
+            p.fields
+                .external_ids
+                .iter()
+                .map(|x| (p.meta.id.as_str(), x.key()))
+        })
+        .collect();
+    let rows: Vec<(&str, &str)> = keys.iter().map(|(id, k)| (*id, k.as_str())).collect();
+    links::insert(w, PERSON_EXTERNAL_IDS, &rows).await
 }
 
 /// Writes validated `fields` over `current` in `w` (its row, link rows, name keys, the change
@@ -220,6 +298,15 @@ pub(super) async fn rewrite(
     let keys = name_keys(&fields);
     let names_changed = keys != name_keys(&current.fields);
     let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
+    let ids_changed = fields.external_ids != current.fields.external_ids;
+    if ids_changed {
+        let claim = external::Claim {
+            prefix: "person.".into(),
+            owner: Some(id),
+            ids: &fields.external_ids,
+        };
+        external::check_free(&w.txn, PERSON_EXTERNAL_IDS, "person", &[claim]).await?;
+    }
     let exchange_date = fields
         .exchange_id
         .as_ref()
@@ -240,6 +327,10 @@ pub(super) async fn rewrite(
     }
     if names_changed {
         links::replace(w, PERSON_NAME_KEYS, id, &keys).await?;
+    }
+    if ids_changed {
+        let keys = external::keys(&p.fields.external_ids);
+        links::replace(w, PERSON_EXTERNAL_IDS, id, &keys).await?;
     }
     if p.fields.restricted != current.fields.restricted {
         events::mirror_restricted(w, id, p.fields.restricted).await?;

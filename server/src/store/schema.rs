@@ -125,8 +125,10 @@ impl Table {
                 Access::Codes(..) => link().map(|link| FieldType::Set { link, codes: true }),
                 Access::List(..) => link().map(|link| FieldType::Set { link, codes: false }),
                 Access::Names(_) => link().map(FieldType::NameKeys),
+                // Items with keys (external ids), kept in a link table.
+                Access::Items(_) => link().map(|link| FieldType::Set { link, codes: false }),
                 // Not filterable (`Field::new`); a time filter would be `FieldType::Time`.
-                Access::Time(..) | Access::Items(_) => None,
+                Access::Time(..) => None,
             };
             // A set without a link table cannot be filtered; `links_match_the_declarations`
             // fails on it.
@@ -164,6 +166,16 @@ pub const PERSON_NAME_KEYS: Link = Link {
     owner: "person_id",
     value: "key",
 };
+pub const PERSON_EXTERNAL_IDS: Link = Link {
+    table: "person_external_ids",
+    owner: "person_id",
+    value: "key",
+};
+pub const EXCHANGE_EXTERNAL_IDS: Link = Link {
+    table: "exchange_external_ids",
+    owner: "exchange_id",
+    value: "key",
+};
 pub const AUDIT_RESOURCES: Link = Link {
     table: "audit_resources",
     owner: "event_id",
@@ -173,8 +185,12 @@ pub const AUDIT_RESOURCES: Link = Link {
 const PERSON_LINKS: &[(&str, Link)] = &[
     ("category_codes", PERSON_CATEGORIES),
     ("name", PERSON_NAME_KEYS),
+    ("external_ids", PERSON_EXTERNAL_IDS),
 ];
-const EXCHANGE_LINKS: &[(&str, Link)] = &[("category_codes", EXCHANGE_CATEGORIES)];
+const EXCHANGE_LINKS: &[(&str, Link)] = &[
+    ("category_codes", EXCHANGE_CATEGORIES),
+    ("external_ids", EXCHANGE_EXTERNAL_IDS),
+];
 
 pub static CATEGORIES: LazyLock<Table> =
     LazyLock::new(|| Table::declared(&CATEGORY, "categories", &[], &[]));

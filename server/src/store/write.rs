@@ -55,6 +55,8 @@ pub struct Write {
     /// Held from begin to the end of this write: writes of a group run one at a time.
     turn: Turn,
     groups: Arc<GroupCommit>,
+    /// Roll back instead of committing (`Store::validating`).
+    validate_only: bool,
 }
 
 /// A write's turn. Ended without `finished` (the write failed, or was dropped), it closes the
@@ -164,6 +166,7 @@ impl Store {
             call: self.call.clone(),
             turn,
             groups: self.groups.clone(),
+            validate_only: self.validate_only,
         })
     }
 }
@@ -200,6 +203,9 @@ impl Write {
     /// one), and tells watchers (in this process directly, in other processes sharing a
     /// PostgreSQL database through NOTIFY, sent at commit). Returns once the commit is durable.
     pub async fn commit(self) -> Result<(), Error> {
+        if self.validate_only {
+            return self.discard().await;
+        }
         let Write {
             txn,
             log,
@@ -270,6 +276,17 @@ impl Write {
             Some(Err(e)) => Err(Error::Unavailable(format!("commit failed: {e}"))),
             None => Err(Error::Internal("commit outcome missing".into())),
         }
+    }
+
+    /// Ends a write that was only validated: rolls back its transaction (or its savepoint in
+    /// a group, whose other writes go on), so its revision is given back and nothing of it is
+    /// logged, watched or audited as a change (the call is audited as a call that changed
+    /// nothing).
+    pub(super) async fn discard(self) -> Result<(), Error> {
+        let Write { txn, mut turn, .. } = self;
+        txn.rollback().await?;
+        turn.finished = true;
+        Ok(())
     }
 
     /// The stored result of an earlier call with this request id, if any. The same id with a

@@ -9,6 +9,7 @@ mod events;
 mod exchanges;
 mod history;
 mod idempotency;
+mod import;
 mod lists;
 mod persons;
 mod record;

@@ -10,6 +10,7 @@ mod m20261201_000004_person_father_name;
 mod m20261201_000005_person_record;
 mod m20261201_000006_person_events;
 mod m20261201_000007_person_history;
+mod m20261202_000008_external_ids;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_person_record::Migration),
             Box::new(m20261201_000006_person_events::Migration),
             Box::new(m20261201_000007_person_history::Migration),
+            Box::new(m20261202_000008_external_ids::Migration),
         ]
     }
 }
