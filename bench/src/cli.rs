@@ -25,8 +25,12 @@ pub struct CliRun {
     pub peak_rss_mib: f64,
 }
 
+/// An enum's short name; unset is an empty cell.
 fn short(name: &str, prefix: &str) -> String {
-    name.trim_start_matches(prefix).to_owned()
+    match name.trim_start_matches(prefix) {
+        "UNSPECIFIED" => String::new(),
+        n => n.to_owned(),
+    }
 }
 
 fn day(d: &Option<homecoming_client::Date>) -> String {

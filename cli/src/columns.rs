@@ -187,7 +187,8 @@ impl EnumNames {
             format!("{}{upper}", self.prefix)
         };
         match (self.code_of)(&full) {
-            Some(code) if code != 0 => Ok(code),
+            // `UNSPECIFIED` (as other tools write an unset value) is unset.
+            Some(code) => Ok(code),
             _ => Err(format!("unknown value {s:?} ({})", self.names())),
         }
     }
@@ -714,6 +715,7 @@ mod tests {
         let e = PERSON_KIND.parse("pilot").err().unwrap_or_default();
         assert!(e.contains("MILITARY, CIVILIAN"), "{e}");
         assert_eq!(SERVICE.parse("national guard"), Ok(2));
+        assert_eq!(SERVICE.parse("unspecified"), Ok(0));
     }
 
     #[test]
