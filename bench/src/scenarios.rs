@@ -184,15 +184,12 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
 
     // S9 and S10: rosters through the command line.
     let rows = plan.persons.min(100_000);
-    let s9 = cli::s9_import(
-        plan.cli_bin,
-        &run.server.url,
-        &run.server.token,
-        dir.path(),
-        rows,
-        &first_exchange,
-    )
-    .await?;
+    let s9 = run
+        .scenario("s9", async |r| {
+            let (url, token) = (&r.server.url, &r.server.token);
+            cli::s9_import(plan.cli_bin, url, token, dir.path(), rows, &first_exchange).await
+        })
+        .await?;
     run.report.s9_ratio_to_s3 = s9.rows_per_second / run.report.s3_import_persons_per_second;
     run.report.s9_cli_import = s9;
     eprintln!(
@@ -200,14 +197,12 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
         s9.rows_per_second, run.report.s9_ratio_to_s3, s9.peak_rss_mib
     );
     let everyone = (plan.persons + rows) as u64;
-    let s10 = cli::s10_export(
-        plan.cli_bin,
-        &run.server.url,
-        &run.server.token,
-        dir.path(),
-        everyone,
-    )
-    .await?;
+    let s10 = run
+        .scenario("s10", async |r| {
+            let (url, token) = (&r.server.url, &r.server.token);
+            cli::s10_export(plan.cli_bin, url, token, dir.path(), everyone).await
+        })
+        .await?;
     run.report.s10_cli_export = s10;
     eprintln!(
         "S10 {} rows at {:.0} rows/s, CLI peak RSS {:.0} MiB",

@@ -378,8 +378,20 @@ fn aftercare(p: &mut proto::Person) -> &mut proto::Aftercare {
     p.aftercare.get_or_insert_with(Default::default)
 }
 
-fn care(p: &proto::Person, f: fn(&proto::Aftercare) -> i32) -> String {
-    CARE_STATUS.cell(p.aftercare.as_ref().map_or(0, f))
+/// An aftercare step's column (`aftercare.payments`).
+macro_rules! care {
+    ($name:literal, $label:literal, $f:ident) => {
+        Column::<proto::Person> {
+            name: $name,
+            label: $label,
+            kind: Kind::Text,
+            get: |p| CARE_STATUS.cell(p.aftercare.as_ref().map_or(0, |a| a.$f)),
+            set: Some(|p, v| {
+                aftercare(p).$f = CARE_STATUS.parse(v)?;
+                Ok(())
+            }),
+        }
+    };
 }
 
 fn documents_cell(p: &proto::Person) -> String {
@@ -527,36 +539,13 @@ pub fn persons() -> Vec<Column<P>> {
             convicted_in_captivity
         ),
         list!(P, "category_codes", "Categories", category_codes),
-        Column::<P> {
-            name: "aftercare.medical_examination",
-            label: "Medical examination",
-            kind: Kind::Text,
-            get: |p| care(p, |a| a.medical_examination),
-            set: Some(|p, v| {
-                aftercare(p).medical_examination = CARE_STATUS.parse(v)?;
-                Ok(())
-            }),
-        },
-        Column::<P> {
-            name: "aftercare.rehabilitation",
-            label: "Rehabilitation",
-            kind: Kind::Text,
-            get: |p| care(p, |a| a.rehabilitation),
-            set: Some(|p, v| {
-                aftercare(p).rehabilitation = CARE_STATUS.parse(v)?;
-                Ok(())
-            }),
-        },
-        Column::<P> {
-            name: "aftercare.payments",
-            label: "Payments",
-            kind: Kind::Text,
-            get: |p| care(p, |a| a.payments),
-            set: Some(|p, v| {
-                aftercare(p).payments = CARE_STATUS.parse(v)?;
-                Ok(())
-            }),
-        },
+        care!(
+            "aftercare.medical_examination",
+            "Medical examination",
+            medical_examination
+        ),
+        care!("aftercare.rehabilitation", "Rehabilitation", rehabilitation),
+        care!("aftercare.payments", "Payments", payments),
         text!(P, "last_residence", "Last residence", last_residence),
         text!(
             P,

@@ -34,8 +34,8 @@ async fn open_existing(config: &Config) -> anyhow::Result<crate::store::Store> {
     open_store(config).await.map_err(|e| {
         let url = &config.database_url;
         let shown = url.split('@').next_back().unwrap_or(url);
-        if e.to_string().contains("does not exist") {
-            anyhow::anyhow!("no database at {shown} ({e}); create it, then `homecoming-server serve` or `migrate`")
+        if format!("{e:#}").contains("does not exist") {
+            anyhow::anyhow!("no database at {shown} ({e:#}); create it, then `homecoming-server serve` or `migrate`")
         } else {
             e
         }

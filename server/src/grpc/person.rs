@@ -26,6 +26,22 @@ impl PersonApi {
     }
 }
 
+/// A batch's size: at least one entry, at most `MAX_BATCH` (over it, the call fails at once: not
+/// worth validating what will not be written).
+fn batch_size(v: &mut Violations, field: &str, n: usize) -> Result<(), Error> {
+    if n == 0 {
+        v.add(field, "must have at least one entry");
+    }
+    if n > MAX_BATCH {
+        v.add(
+            field,
+            format!("must have at most {MAX_BATCH} entries (got {n})"),
+        );
+        return Err(Error::InvalidArgument(std::mem::take(v).into_vec()));
+    }
+    Ok(())
+}
+
 /// Only an admin may withhold a person or release one.
 fn check_may_restrict(caller: &Caller, fields: &PersonFields, field: &str) -> Result<(), Error> {
     if fields.restricted && !caller.sees_restricted() {
@@ -93,20 +109,7 @@ impl PersonService for PersonApi {
                 let mut v = Violations::new();
                 let request_id =
                     check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-                if requests.is_empty() {
-                    v.add("requests", "must have at least one entry");
-                }
-                if requests.len() > MAX_BATCH {
-                    v.add(
-                        "requests",
-                        format!(
-                            "must have at most {MAX_BATCH} entries (got {})",
-                            requests.len()
-                        ),
-                    );
-                    // Not worth validating what will not be written.
-                    return Err(Error::InvalidArgument(v.into_vec()));
-                }
+                batch_size(&mut v, "requests", requests.len())?;
                 let mut batch = Vec::with_capacity(requests.len());
                 for (i, r) in requests.into_iter().enumerate() {
                     // Each entry's own request_id is ignored: the batch's request_id covers it.
@@ -257,19 +260,7 @@ impl PersonService for PersonApi {
                 let mut v = Violations::new();
                 let request_id =
                     check(&mut v, parse_request_id("request_id", &request_id)).flatten();
-                if persons.is_empty() {
-                    v.add("persons", "must have at least one entry");
-                }
-                if persons.len() > MAX_BATCH {
-                    v.add(
-                        "persons",
-                        format!(
-                            "must have at most {MAX_BATCH} entries (got {})",
-                            persons.len()
-                        ),
-                    );
-                    return Err(Error::InvalidArgument(v.into_vec()));
-                }
+                batch_size(&mut v, "persons", persons.len())?;
                 let rule = check(&mut v, convert::match_rule_in(match_rule));
                 let mode = check(&mut v, convert::import_mode_in(mode));
                 let mask = check(

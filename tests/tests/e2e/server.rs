@@ -7,7 +7,54 @@ backend_tests!(
     health_reports_serving_and_shutdown_is_graceful,
     planner_statistics_follow_the_rows,
     wal_is_checkpointed_in_the_background,
+    maintenance_commands_refuse_a_database_that_does_not_exist,
 );
+
+/// `token`, `migrate` and `demo-data` open the database the flags name, never create it: a
+/// mistyped `--database-url` fails naming what was looked for, and leaves nothing behind. The
+/// flags may follow the subcommand.
+async fn maintenance_commands_refuse_a_database_that_does_not_exist(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("typo.db").display()),
+        Backend::Postgres => {
+            let (prefix, _) = app.database_url.rsplit_once('/').unwrap();
+            format!("{prefix}/homecoming_no_such_database")
+        }
+    };
+    for command in [&["token", "list"][..], &["migrate"], &["demo-data"]] {
+        let mut args = vec!["homecoming-server"];
+        args.extend_from_slice(command);
+        args.extend(["--database-url", missing.as_str()]);
+        let config = homecoming_server::Config::from_args(&args).unwrap();
+        let cmd = config.command.clone().unwrap();
+        let err = homecoming_server::commands::run(&config, &cmd)
+            .await
+            .expect_err("a missing database is refused");
+        let shown = format!("{err:#}");
+        match backend {
+            Backend::Sqlite => assert!(
+                shown.contains("typo.db") && shown.contains("only opens an existing"),
+                "{shown}"
+            ),
+            Backend::Postgres => assert!(shown.contains("homecoming_no_such_database"), "{shown}"),
+        }
+    }
+    assert!(!dir.path().join("typo.db").exists(), "nothing was created");
+    // The real database is opened as before, the flag after the subcommand.
+    let config = homecoming_server::Config::from_args([
+        "homecoming-server",
+        "migrate",
+        "--database-url",
+        app.database_url.as_str(),
+    ])
+    .unwrap();
+    let cmd = config.command.clone().unwrap();
+    homecoming_server::commands::run(&config, &cmd)
+        .await
+        .unwrap();
+}
 
 /// SQLite: the server copies committed WAL frames into the database file itself, a few times a
 /// second (commits no longer do it below 16,384 pages, so a small write stays in the WAL until
