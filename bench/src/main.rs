@@ -17,7 +17,8 @@
 //!   `--perf-dir` records a `perf` profile of it per scenario (`tools/perf_summary.py` sums one
 //!   up).
 //! - `ceilings`: raw storage rates on the same database type, without gRPC or the ORM.
-//! - `scenarios`: the scenarios S0-S6 of one backend's run; `report`: the table and JSON.
+//! - `scenarios`: the scenarios S0-S10 of one backend's run; `report`: the table and JSON;
+//!   `cli`: S9 and S10, the `homecoming` command line's import and export.
 //! - here: the command line. `--quick` runs everything on small data for a
 //!   few seconds (the CI smoke test): it checks that every scenario runs and loses nothing,
 //!   never a timing.
