@@ -65,6 +65,14 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
             println!("{}", loaded.exchange_id);
             Ok(())
         }
+        Command::Backup { file } => {
+            let store = open_existing(config).await?;
+            let done = store.backup_to(file).await;
+            store.close().await;
+            done?;
+            eprintln!("backed up to {}", file.display());
+            Ok(())
+        }
         Command::Token(command) => token(config, command).await,
         Command::Serve => anyhow::bail!("`serve` is not a maintenance command"),
     }

@@ -232,6 +232,11 @@ pub enum Command {
     /// Load the demo data (the 4 July 2025 exchange stage and a synthetic roster) and exit.
     /// Running it again changes nothing.
     DemoData,
+    /// A consistent copy of the SQLite database while the server runs (PostgreSQL: pg_dump).
+    Backup {
+        /// Where the copy goes (must not exist); created readable by its owner only.
+        file: PathBuf,
+    },
     /// Manage bearer tokens directly in the database (works while the server runs).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -296,14 +301,7 @@ impl Config {
     }
 }
 
-/// The file of a `sqlite://FILE?...` or `sqlite:FILE` url.
-pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let file = rest.split('?').next().unwrap_or(rest);
-    (!file.is_empty()).then_some(file)
-}
+pub(crate) use crate::store::sqlite_file;
 
 impl Config {
     /// A configuration from arguments (the first is the program name), without the environment

@@ -151,6 +151,32 @@ impl Store {
         Ok(Some((frames, copied)))
     }
 
+    /// SQLite: a consistent copy of the database at `path` while the server goes on writing
+    /// (`VACUUM INTO` reads one snapshot), created readable by its owner only. `path` must not
+    /// exist. PostgreSQL: refused (pg_dump takes consistent copies; see the README).
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), Error> {
+        if self.backend != Backend::Sqlite {
+            return Err(Error::FailedPrecondition {
+                reason: "BACKUP_UNSUPPORTED",
+                message: "a PostgreSQL registry is backed up with pg_dump (see the README)".into(),
+            });
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| Error::invalid("file", "the backup's path must be valid UTF-8"))?;
+        // Created empty first, mode 0600: the copy holds personal data. VACUUM INTO fills an
+        // empty file; it refuses one that has content.
+        super::create_private(path)
+            .map_err(|e| Error::invalid("file", format!("cannot create {target}: {e}")))?;
+        let stmt = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
+        let done = self.reader.execute_unprepared(&stmt).await;
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(path);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// PostgreSQL: analyzes the registry's tables whose planner statistics fell behind their
     /// rows (autovacuum's own threshold: more than 50 rows + 10% changed since the last
     /// ANALYZE). Autovacuum does this where it is on; where it is off, or has not caught up

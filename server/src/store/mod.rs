@@ -138,6 +138,25 @@ pub struct Store {
     validate_only: bool,
 }
 
+/// The file of a `sqlite://FILE?…` or `sqlite:FILE` url.
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    (!file.is_empty()).then_some(file)
+}
+
+/// Creates `path` empty, readable and writable by its owner only (it will hold personal data);
+/// fails if it exists.
+pub(crate) fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).map(drop)
+}
+
 /// SQLite's page cache of the one writer connection. A write dirties the leaf of every index it
 /// touches (one per filterable column of `persons`); with SQLite's default 2 MiB a batch of
 /// 1,000 persons spills dirty pages into the WAL mid-transaction and reads them back (see
@@ -195,6 +214,14 @@ impl Store {
                         // checkpoints itself only when the WAL outgrew this many pages.
                         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
                 });
+                // A new database file (and so its WAL and shared-memory files, which SQLite
+                // creates with the database's permissions) is readable by its owner only.
+                if let Some(file) = sqlite_file(url)
+                    && !std::path::Path::new(file).exists()
+                {
+                    create_private(std::path::Path::new(file))
+                        .map_err(|e| Error::Internal(format!("cannot create {file}: {e}")))?;
+                }
                 let writer = Database::connect(w).await.map_err(open_err)?;
                 migrate(&writer, backend).await?;
                 let mut r = base_options(url, options);

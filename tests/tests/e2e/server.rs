@@ -8,7 +8,92 @@ backend_tests!(
     planner_statistics_follow_the_rows,
     wal_is_checkpointed_in_the_background,
     maintenance_commands_refuse_a_database_that_does_not_exist,
+    a_backup_under_write_load_restores_every_acknowledged_write,
 );
+
+/// `homecoming-server backup FILE` while a writer keeps writing: every person acknowledged
+/// before the backup began is in the copy, which opens as a registry of its own. The database,
+/// its WAL and shared-memory files and the copy are readable by their owner only. PostgreSQL:
+/// refused, pointing at pg_dump.
+async fn a_backup_under_write_load_restores_every_acknowledged_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    let backup = || {
+        let config = homecoming_server::Config::from_args([
+            "homecoming-server",
+            "backup",
+            copy.to_str().unwrap(),
+            "--database-url",
+            app.database_url.as_str(),
+        ])
+        .unwrap();
+        async move {
+            let cmd = config.command.clone().unwrap();
+            homecoming_server::commands::run(&config, &cmd).await
+        }
+    };
+    if backend == Backend::Postgres {
+        let err = backup()
+            .await
+            .expect_err("PostgreSQL is backed up with pg_dump");
+        assert!(format!("{err:#}").contains("pg_dump"), "{err:#}");
+        return;
+    }
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (client, acknowledged, stop) = (app.client.clone(), acknowledged.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let p = homecoming_tests::fixtures::person(&format!("Копія{i}"), "Іван");
+                if let Ok(p) = client.persons().create(p).await {
+                    acknowledged.lock().unwrap().push(p.id);
+                }
+                i += 1;
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before: Vec<String> = acknowledged.lock().unwrap().clone();
+    backup().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.await.unwrap();
+    assert!(
+        before.len() > 5,
+        "the writer wrote before the backup ({})",
+        before.len()
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let db = homecoming_server::store::sqlite_file(&app.database_url)
+            .unwrap()
+            .to_owned();
+        for f in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the copy");
+    }
+    // Refuses to overwrite.
+    assert!(backup().await.is_err());
+
+    let restored = homecoming_server::store::Store::open(
+        &format!("sqlite://{}?mode=rwc", copy.display()),
+        &homecoming_server::store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    for id in &before {
+        restored.get_person(id).await.unwrap();
+    }
+    restored.close().await;
+}
 
 /// `token`, `migrate` and `demo-data` open the database the flags name, never create it: a
 /// mistyped `--database-url` fails naming what was looked for, and leaves nothing behind. The
