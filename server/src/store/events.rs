@@ -3,27 +3,23 @@
 //! same transaction and revision (a watcher sees both changes in one revision).
 
 use sea_orm::{
-    ConnectionTrait, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query},
+    ConnectionTrait,
+    sea_query::{ExprTrait, Order},
 };
 
 use super::{
     ListQuery, Page, Store,
-    codec::{Rows, check_etag, unique_row},
+    codec::{check_etag, unique_row},
+    event_rows::{ROWS, event_of},
     exchanges, persons, record,
     schema::PERSON_EVENTS,
     write::{IdempotencyKey, Operation, Write},
 };
 use crate::domain::{
-    Error, Meta, PERSON_EVENT, PersonEvent, PersonEventFields, Violations,
+    Error, Meta, PersonEvent, PersonEventFields, Violations,
     event::{apply_timeline, check_timeline},
     new_id,
     schema::Mask,
-};
-
-pub(super) const ROWS: Rows<PersonEventFields> = Rows {
-    table: "person_events",
-    schema: &PERSON_EVENT,
 };
 
 /// The timeline's order: by date, then as recorded.
@@ -192,11 +188,6 @@ async fn follow_timeline(
     Ok(())
 }
 
-fn event_of(row: &QueryResult) -> Result<PersonEvent, Error> {
-    let (meta, fields) = ROWS.decode(row)?;
-    Ok(PersonEvent { meta, fields })
-}
-
 /// One page of events, read in `conn`.
 pub(super) async fn list_in<C: ConnectionTrait>(
     conn: &C,
@@ -238,64 +229,4 @@ async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<PersonEvent, Err
         id: id.to_owned(),
     })?;
     event_of(&row)
-}
-
-/// Every event of a person, deleted with it (each logged, in the person's revision).
-pub(super) async fn delete_all_of(w: &mut Write, person_id: &str) -> Result<(), Error> {
-    let q = ROWS
-        .select()
-        .and_where(ROWS.col("person_id").eq(person_id))
-        .to_owned();
-    let events: Vec<PersonEvent> = w
-        .txn
-        .query_all(&q)
-        .await?
-        .iter()
-        .map(event_of)
-        .collect::<Result<_, _>>()?;
-    let delete = Query::delete()
-        .from_table(Alias::new(ROWS.table))
-        .and_where(Expr::col(Alias::new("person_id")).eq(person_id))
-        .to_owned();
-    w.execute(&delete).await?;
-    for e in &events {
-        w.log(Operation::Deleted, e, None)?;
-    }
-    Ok(())
-}
-
-/// A person became restricted (or released): its events follow, each logged, so that a
-/// watcher who may not see restricted persons sees them leave (or come back) with the person.
-pub(super) async fn mirror_restricted(
-    w: &mut Write,
-    person_id: &str,
-    restricted: bool,
-) -> Result<(), Error> {
-    let q = ROWS
-        .select()
-        .and_where(ROWS.col("person_id").eq(person_id))
-        .to_owned();
-    let events: Vec<PersonEvent> = w
-        .txn
-        .query_all(&q)
-        .await?
-        .iter()
-        .map(event_of)
-        .collect::<Result<_, _>>()?;
-    for before in events {
-        let after = PersonEvent {
-            meta: Meta {
-                update_time: w.now,
-                revision: w.revision,
-                ..before.meta.clone()
-            },
-            fields: PersonEventFields {
-                restricted,
-                ..before.fields.clone()
-            },
-        };
-        ROWS.update(&w.txn, &after.meta, &after.fields).await?;
-        w.log(Operation::Updated, &after, Some(&before))?;
-    }
-    Ok(())
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    events, external, links, record,
+    event_rows, external, links, record,
     schema::{EXCHANGE_CATEGORIES, EXCHANGE_EXTERNAL_IDS, EXCHANGES},
     write::{IdempotencyKey, Operation},
 };
@@ -149,7 +149,7 @@ impl Store {
         let current = find(&w.txn, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
         if links::any_reference(&w.txn, "persons", "exchange_id", id).await?
-            || links::any_reference(&w.txn, events::ROWS.table, "exchange_id", id).await?
+            || links::any_reference(&w.txn, event_rows::ROWS.table, "exchange_id", id).await?
         {
             return Err(Error::FailedPrecondition {
                 reason: "EXCHANGE_IN_USE",

@@ -36,6 +36,7 @@ mod categories;
 mod changes;
 mod codec;
 mod entity;
+mod event_rows;
 mod events;
 mod exchanges;
 mod external;

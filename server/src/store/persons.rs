@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    events, exchanges, external, links, record,
+    event_rows, exchanges, external, links, record,
     schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_NAME_KEYS, PERSONS},
     write::{IdempotencyKey, Operation, Write},
 };
@@ -187,7 +187,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let current = self.visible(find(&w.txn, id).await?)?;
         check_etag(&current.meta, etag, "person")?;
-        events::delete_all_of(&mut w, id).await?;
+        event_rows::delete_all_of(&mut w, id).await?;
         links::replace(&w, PERSON_CATEGORIES, id, &[]).await?;
         links::replace(&w, PERSON_NAME_KEYS, id, &[]).await?;
         links::replace(&w, PERSON_EXTERNAL_IDS, id, &[]).await?;
@@ -333,7 +333,7 @@ pub(super) async fn rewrite(
         links::replace(w, PERSON_EXTERNAL_IDS, id, &keys).await?;
     }
     if p.fields.restricted != current.fields.restricted {
-        events::mirror_restricted(w, id, p.fields.restricted).await?;
+        event_rows::mirror_restricted(w, id, p.fields.restricted).await?;
     }
     w.log(Operation::Updated, &p, Some(current))?;
     Ok(p)

@@ -12,7 +12,7 @@ use sea_orm::{
 use super::{
     Store,
     codec::unique_row,
-    events::ROWS as EVENTS,
+    event_rows::ROWS as EVENTS,
     exchanges::{self, ROWS as EXCHANGES},
     persons::ROWS as PERSONS,
     schema::PERSON_CATEGORIES,
