@@ -22,7 +22,8 @@ use crate::{Categories, Client, Error, Exchanges, PersonEvents, Persons};
 /// The transport every service client uses: the channel, with the bearer token added.
 pub type Transport = InterceptedService<Channel, Bearer>;
 
-/// Adds `authorization: Bearer <token>` to every call (if a token was given).
+/// Adds `authorization: Bearer <token>` to every call (if a token was given); the interceptor
+/// in [`Transport`], set up by [`ClientBuilder::bearer_token`].
 #[derive(Clone)]
 pub struct Bearer(Option<MetadataValue<Ascii>>);
 
@@ -35,7 +36,24 @@ impl Interceptor for Bearer {
     }
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]; start with [`Client::builder`].
+///
+/// Defaults: connect timeout 5 s, call deadline 30 s, messages up to 16 MiB, 2 retries of
+/// calls that are safe to repeat, no token, plain HTTP/2 (no TLS).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use homecoming_client::Client;
+///
+/// # async fn demo() -> Result<(), homecoming_client::Error> {
+/// let client = Client::builder("https://registry.example.org:50051")
+///     .tls_ca_pem(std::fs::read("ca.pem").unwrap_or_default())
+///     .bearer_token(std::fs::read_to_string("token").unwrap_or_default())
+///     .timeout(Duration::from_secs(10))
+///     .connect()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     url: String,
@@ -88,8 +106,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends `authorization: Bearer <token>` with every call. Trailing whitespace (as read
-    /// from a token file) is ignored.
+    /// Sends `authorization: Bearer <token>` with every call. Surrounding whitespace (as read
+    /// from a token file) is ignored. A token that is not printable ASCII makes
+    /// [`connect`](Self::connect) and [`connect_lazy`](Self::connect_lazy) fail with
+    /// [`Error::Config`].
     pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
         match format!("Bearer {}", token.as_ref().trim()).parse() {
             Ok(v) => {
@@ -147,12 +167,20 @@ impl ClientBuilder {
     }
 
     /// Connects now; fails if the server cannot be reached.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable url, TLS setup or bearer token;
+    /// [`Error::Transport`] if the connection cannot be made within the connect timeout.
     pub async fn connect(self) -> Result<Client, Error> {
         let channel = self.endpoint()?.connect().await?;
         Ok(self.client(channel))
     }
 
-    /// Connects on first use (and reconnects as needed).
+    /// Connects on first use (and reconnects as needed); an unreachable server shows as errors
+    /// of the calls.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable url, TLS setup or bearer token.
     pub fn connect_lazy(self) -> Result<Client, Error> {
         let channel = self.endpoint()?.connect_lazy();
         Ok(self.client(channel))

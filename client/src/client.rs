@@ -16,6 +16,11 @@ use crate::{
 };
 
 /// The registry client. Cloning is cheap: clones share one channel.
+///
+/// Built with [`Client::builder`]; the resource services are reached through
+/// [`categories`](Self::categories), [`exchanges`](Self::exchanges),
+/// [`persons`](Self::persons) and [`events`](Self::events). Every call returns the server's
+/// status as an [`Error`] when it fails.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) channel: Channel,
@@ -35,19 +40,22 @@ impl Client {
         ClientBuilder::new(url.into())
     }
 
+    /// Categories (`homecoming.v1.CategoryService`).
     pub fn categories(&self) -> &Categories {
         &self.categories
     }
 
+    /// Exchanges (`homecoming.v1.ExchangeService`).
     pub fn exchanges(&self) -> &Exchanges {
         &self.exchanges
     }
 
+    /// Persons (`homecoming.v1.PersonService`).
     pub fn persons(&self) -> &Persons {
         &self.persons
     }
 
-    /// Persons' timelines.
+    /// Persons' timelines (`homecoming.v1.PersonEventService`).
     pub fn events(&self) -> &PersonEvents {
         &self.person_events
     }
@@ -79,6 +87,12 @@ impl Client {
     }
 
     /// Creates a bearer token (admin only); returns it with its secret, shown this once.
+    /// `expire_time`: when it stops working (in the future), or `None` for never.
+    ///
+    /// # Errors
+    /// [`Error::PermissionDenied`] for a caller that is not an admin;
+    /// [`Error::AlreadyExists`] if a token of this name exists; [`Error::InvalidArgument`] for
+    /// a bad name or an `expire_time` in the past.
     pub async fn create_token(
         &self,
         name: &str,
@@ -126,7 +140,12 @@ impl Client {
         })
     }
 
-    /// Revokes a token by id or name (admin only).
+    /// Revokes a token by id or name (admin only); returns it as revoked. Revoking a revoked
+    /// token again changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if no token has this id or name; [`Error::PermissionDenied`] for a
+    /// caller that is not an admin.
     pub async fn revoke_token(&self, id_or_name: &str) -> Result<proto::Token, Error> {
         Ok(self
             .access

@@ -10,7 +10,9 @@ use tonic_types::StatusExt;
 /// `requests[3].person.category_codes[0]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldViolation {
+    /// The path of the bad field in the request message.
     pub field: String,
+    /// What is wrong with it, in words.
     pub description: String,
 }
 
@@ -23,6 +25,7 @@ impl fmt::Display for FieldViolation {
 /// What the server said besides the code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Details {
+    /// The status message, in words.
     pub message: String,
     /// `google.rpc.ErrorInfo.reason`, e.g. `ETAG_MISMATCH`, `CATEGORY_IN_USE`.
     pub reason: String,
@@ -30,16 +33,42 @@ pub struct Details {
     pub metadata: HashMap<String, String>,
 }
 
+/// Why a call failed: the server's status, one variant per code the registry uses (with what
+/// the server said besides the code, [`Details`]), or a failure to connect or to configure.
+///
+/// [`Error::code`] gives the gRPC code of any variant, [`Error::reason`] the `ErrorInfo`
+/// reason, [`Error::is_retryable`] whether trying again later may help.
+///
+/// ```
+/// use homecoming_client::Error;
+///
+/// fn explain(e: &Error) -> String {
+///     match e {
+///         Error::InvalidArgument { violations, .. } => violations
+///             .iter()
+///             .map(|v| v.to_string())
+///             .collect::<Vec<_>>()
+///             .join("; "),
+///         Error::Aborted(_) => "changed meanwhile: read it again".to_owned(),
+///         other => other.to_string(),
+///     }
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request is malformed; `violations` names every bad field.
     #[error("invalid argument: {}", .details.message)]
     InvalidArgument {
+        /// What the server said.
         details: Details,
+        /// The bad fields (`google.rpc.BadRequest`), possibly empty.
         violations: Vec<FieldViolation>,
     },
+    /// No such resource (or token); `metadata` names the `resource` and `id`.
     #[error("not found: {}", .0.message)]
     NotFound(Details),
+    /// Another resource already holds a value that must be unique (e.g. a category code, an
+    /// external id, a token name); `metadata` names the `resource`, `field` and `value`.
     #[error("already exists: {}", .0.message)]
     AlreadyExists(Details),
     /// A concurrent change: the etag sent is stale. Read again and retry.
@@ -58,30 +87,48 @@ pub enum Error {
     /// The token's role may not do this.
     #[error("permission denied: {}", .0.message)]
     PermissionDenied(Details),
+    /// The server reports that the call's deadline passed; it may or may not have taken
+    /// effect. (When [`ClientBuilder::timeout`] runs out in the client, tonic reports
+    /// `Cancelled`: [`Error::Other`].)
+    ///
+    /// [`ClientBuilder::timeout`]: crate::ClientBuilder::timeout
     #[error("deadline exceeded: {}", .0.message)]
     DeadlineExceeded(Details),
     /// A watch asked for revisions the server's change log no longer holds: list again and
     /// watch from the list's revision.
     #[error("revision compacted (oldest available: {oldest_revision}): {}", .details.message)]
     RevisionCompacted {
+        /// What the server said.
         details: Details,
+        /// The oldest revision the change log still holds (0 if the server did not say).
         oldest_revision: i64,
     },
+    /// Something failed in the server (its log says what; the message does not), or an
+    /// answer could not be decoded.
     #[error("internal server error: {}", .0.message)]
     Internal(Details),
-    /// Any other status.
+    /// Any other status (e.g. `Unknown`, `Cancelled`, `ResourceExhausted`, or `OutOfRange`
+    /// other than a compacted revision).
     #[error("{code:?}: {}", .details.message)]
-    Other { code: Code, details: Details },
+    Other {
+        /// The status code.
+        code: Code,
+        /// What the server said.
+        details: Details,
+    },
     /// The connection could not be made.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
-    /// The builder was given an unusable endpoint or option.
+    /// The builder was given an unusable endpoint or option (or, rarely, the server answered
+    /// without a part the client needs).
     #[error("invalid configuration: {0}")]
     Config(String),
 }
 
 impl Error {
-    /// The gRPC code this error stands for.
+    /// The gRPC code this error stands for: the status code for the server's errors,
+    /// `Unavailable` for [`Error::Transport`], `InvalidArgument` for [`Error::Config`], and
+    /// `OutOfRange` for [`Error::RevisionCompacted`].
     pub fn code(&self) -> Code {
         match self {
             Error::InvalidArgument { .. } => Code::InvalidArgument,
@@ -100,6 +147,8 @@ impl Error {
         }
     }
 
+    /// What the server said besides the code; `None` for [`Error::Transport`] and
+    /// [`Error::Config`], which come from the client.
     pub fn details(&self) -> Option<&Details> {
         match self {
             Error::InvalidArgument { details, .. }

@@ -21,7 +21,10 @@ use std::fmt;
 
 use homecoming_proto::v1 as pb;
 
-/// A rendered filter expression.
+/// A rendered filter expression. Combine filters with `&` ([`and`](Self::and)), `|`
+/// ([`or`](Self::or)) and `!` ([`negate`](Self::negate)); it converts into the `String` that
+/// [`ListQuery::filter`](method@crate::ListQuery::filter) and
+/// [`WatchBuilder::filter`](crate::WatchBuilder::filter) take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     text: String,
@@ -51,7 +54,8 @@ pub fn name(prefix: &str) -> Filter {
     field("name").has(prefix)
 }
 
-/// A value on the right of a comparison.
+/// A value on the right of a comparison. Strings (and dates, as `"YYYY-MM-DD"`) become quoted
+/// literals; numbers, booleans and the registry's enums become bare words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Literal(String);
 
@@ -150,26 +154,32 @@ impl Field {
         }
     }
 
+    /// `field = value`.
     pub fn eq(self, v: impl Into<Literal>) -> Filter {
         self.cmp("=", v)
     }
 
+    /// `field != value`.
     pub fn ne(self, v: impl Into<Literal>) -> Filter {
         self.cmp("!=", v)
     }
 
+    /// `field < value`.
     pub fn lt(self, v: impl Into<Literal>) -> Filter {
         self.cmp("<", v)
     }
 
+    /// `field <= value`.
     pub fn le(self, v: impl Into<Literal>) -> Filter {
         self.cmp("<=", v)
     }
 
+    /// `field > value`.
     pub fn gt(self, v: impl Into<Literal>) -> Filter {
         self.cmp(">", v)
     }
 
+    /// `field >= value`.
     pub fn ge(self, v: impl Into<Literal>) -> Filter {
         self.cmp(">=", v)
     }
@@ -192,6 +202,7 @@ impl Filter {
         }
     }
 
+    /// Both: `self AND other` (an operand that is an OR is parenthesised).
     pub fn and(self, other: Filter) -> Filter {
         Filter {
             text: format!(
@@ -203,6 +214,7 @@ impl Filter {
         }
     }
 
+    /// Either: `self OR other` (an operand that is an AND is parenthesised).
     pub fn or(self, other: Filter) -> Filter {
         Filter {
             text: format!("{} OR {}", self.operand(Kind::Or), other.operand(Kind::Or)),
@@ -210,6 +222,7 @@ impl Filter {
         }
     }
 
+    /// The opposite: `NOT (self)`.
     pub fn negate(self) -> Filter {
         Filter {
             text: format!("NOT ({})", self.text),
@@ -217,6 +230,7 @@ impl Filter {
         }
     }
 
+    /// The filter string, as sent to the server.
     pub fn as_str(&self) -> &str {
         &self.text
     }

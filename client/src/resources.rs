@@ -18,7 +18,9 @@ use crate::{
     proto,
 };
 
-/// A fresh request id for a create (AIP-155).
+/// A fresh request id for a create (AIP-155): a UUIDv7, for
+/// [`create_with_request_id`](Persons::create_with_request_id) and the like when the caller
+/// wants to keep the id (e.g. to repeat the call after a crash).
 pub fn new_request_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -67,6 +69,11 @@ macro_rules! handle {
 
         impl $Handle {
             /// Creates with a fresh request id; retried on UNAVAILABLE with the same id.
+            /// Returns the resource as stored (with its id and etag).
+            ///
+            /// # Errors
+            /// [`Error::InvalidArgument`] with the bad fields; [`Error::AlreadyExists`] for a
+            /// value that must be unique and is taken.
             pub async fn create(&self, $field: proto::$Res) -> Result<proto::$Res, Error> {
                 self.create_with_request_id($field, new_request_id()).await
             }
@@ -103,6 +110,9 @@ macro_rules! handle {
             }
 
             /// Reads one; retried on UNAVAILABLE (a read is safe to repeat).
+            ///
+            /// # Errors
+            /// [`Error::NotFound`] if none has this id.
             pub async fn get(&self, id: &str) -> Result<proto::$Res, Error> {
                 let request = proto::$GetReq { id: id.to_owned() };
                 with_retries(self.retries, || {
@@ -155,6 +165,10 @@ macro_rules! handle {
             /// Updates the fields named in `paths` (empty: every field set in the message;
             /// `["*"]`: all). Set `etag` in the message to fail with `Aborted` on a
             /// concurrent change.
+            ///
+            /// # Errors
+            /// [`Error::NotFound`]; [`Error::Aborted`] for a stale `etag`;
+            /// [`Error::InvalidArgument`] with the bad fields.
             pub async fn update(
                 &self,
                 $field: proto::$Res,
@@ -191,6 +205,11 @@ macro_rules! handle {
             }
 
             /// Deletes; with `etag`, only if unchanged since read.
+            ///
+            /// # Errors
+            /// [`Error::NotFound`]; [`Error::Aborted`] for a stale `etag`;
+            /// [`Error::FailedPrecondition`] for what is still referenced (a category or an
+            /// exchange in use).
             pub async fn delete(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
                 self.inner
                     .clone()

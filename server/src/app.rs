@@ -18,8 +18,10 @@ use crate::{
     grpc::{
         Rpc,
         auth::{AuthLayer, Authenticator},
+        observe::ObserveLayer,
         services::{self, Parts, SERVICES},
     },
+    metrics::{self, Metrics},
     store::{MaintenanceOptions, Store, StoreOptions},
     watch::{Hub, WatchOptions},
 };
@@ -40,6 +42,7 @@ pub struct App {
     config: Config,
     listener: TcpListener,
     addr: SocketAddr,
+    metrics_listener: Option<TcpListener>,
     store: Store,
     tls: Option<ServerTlsConfig>,
 }
@@ -55,13 +58,25 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics_listen.0 {
+            Some(a) => Some(metrics::bind(a).await?),
+            None => None,
+        };
         Ok(App {
             config,
             listener,
             addr,
+            metrics_listener,
             store,
             tls,
         })
+    }
+
+    /// Where `GET /metrics` is served, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The port actually bound (useful with port 0).
@@ -87,6 +102,7 @@ impl App {
             config,
             listener,
             addr,
+            metrics_listener,
             store,
             tls,
         } = self;
@@ -106,6 +122,16 @@ impl App {
             max_revisions: config.change_log_max_revisions,
             compaction_interval: config.compaction_interval,
             request_id_retention: config.request_id_retention,
+        });
+
+        let metrics = Metrics::new(store.clone(), hub.clone(), audit.clone());
+        let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_task = metrics_listener.map(|l| {
+            let addr = l.local_addr().ok();
+            tracing::info!(?addr, "serving metrics on /metrics");
+            tokio::spawn(metrics::serve(l, metrics.clone(), async move {
+                let _ = metrics_stopped.await;
+            }))
         });
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -158,7 +184,21 @@ impl App {
             .max_concurrent_streams(config.max_concurrent_streams)
             .http2_keepalive_interval(Some(config.http2_keepalive_interval))
             .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
-            .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path()))
+            .trace_fn(|req| {
+                // Named and labelled after OpenTelemetry's RPC conventions (the exported span).
+                let m = services::labels_of(req.uri().path());
+                tracing::info_span!(
+                    "rpc",
+                    otel.name = %format_args!("{}/{}", m.grpc_service, m.grpc_method),
+                    otel.kind = "server",
+                    rpc.system = "grpc",
+                    rpc.service = m.grpc_service,
+                    rpc.method = m.grpc_method,
+                    rpc.grpc.status_code = tracing::field::Empty,
+                )
+            })
+            // Outermost: a call is counted, timed and given its request id before it queues.
+            .layer(ObserveLayer::new(metrics.rpc.clone()))
             .layer(GlobalConcurrencyLimitLayer::new(
                 config.max_concurrent_requests,
             ))
@@ -183,6 +223,10 @@ impl App {
         }
         hub.shutdown();
         drop(maintenance);
+        let _ = metrics_stop.send(());
+        if let Some(task) = metrics_task {
+            let _ = task.await;
+        }
         // What calls queued for the audit trail is written before the database closes.
         audit_writer.close().await;
         store.close().await;

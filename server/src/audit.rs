@@ -58,7 +58,14 @@ impl AuditLog {
         (AuditLog { tx }, AuditWriter { task, stop })
     }
 
+    /// Events queued for the writer, and how many may queue before callers wait.
+    pub fn queue(&self) -> (usize, usize) {
+        let max = self.tx.max_capacity();
+        (max - self.tx.capacity(), max)
+    }
+
     /// Records an event; returns once it is committed (or why it could not be).
+    #[tracing::instrument(name = "audit.record", skip_all)]
     pub async fn record(&self, event: AuditEvent) -> Result<(), Error> {
         let (done, written) = oneshot::channel();
         if self.tx.send(Pending { event, done }).await.is_err() {

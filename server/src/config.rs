@@ -50,6 +50,22 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// Where Prometheus scrapes `GET /metrics` (plain HTTP, a port of its own), or `off`.
+    /// Loopback by default: the metrics hold no personal data, but say how busy the registry is.
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464",
+        value_parser = parse_listen_or_off
+    )]
+    pub metrics_listen: MaybeAddr,
+
+    /// Export a span per call and per store operation to this OTLP/gRPC collector
+    /// (`http://127.0.0.1:4317`); off when not given.
+    #[arg(long, global = true, env = "HOMECOMING_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Log format; the level comes from RUST_LOG (default `info`).
     #[arg(long, global = true, env = "HOMECOMING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -316,6 +332,20 @@ impl Config {
 }
 
 /// `250ms`, `30s`, `5m`, `1h`, `7d`, or a bare number of seconds.
+/// An address to listen on, or none (`off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeAddr(pub Option<SocketAddr>);
+
+pub fn parse_listen_or_off(s: &str) -> Result<MaybeAddr, String> {
+    match s.trim() {
+        "off" | "none" | "" => Ok(MaybeAddr(None)),
+        a => a
+            .parse()
+            .map(|a| MaybeAddr(Some(a)))
+            .map_err(|e| format!("{a:?} is not an address like 127.0.0.1:9464, nor `off`: {e}")),
+    }
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());

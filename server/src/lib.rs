@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! - [`config`]: command line and environment (`HOMECOMING_*`).
-//! - [`telemetry`]: tracing set-up (text or JSON, `RUST_LOG`).
+//! - [`telemetry`]: tracing set-up (text or JSON, `RUST_LOG`; OTLP traces when asked for).
 //! - [`app`]: the only place that wires everything: `App::build` opens the store (running
 //!   migrations) and binds the listener; `App::run_until_stopped` serves until shutdown.
 //! - [`connections`]: accepted connections within bounds (how many, how long a silent one
@@ -24,7 +24,9 @@
 //!   `grpc::Rpc::serve` (authorise, convert, call the store, convert back, audit);
 //!   `grpc::services` is the one table of services and the role each RPC requires;
 //!   `grpc::convert` every conversion; `grpc::status` the one mapping from [`domain::Error`] to
-//!   `tonic::Status`; `grpc::auth` authenticates every call.
+//!   `tonic::Status`; `grpc::auth` authenticates every call; `grpc::observe` gives every call
+//!   its request id, its metrics and its log line.
+//! - [`metrics`]: the Prometheus endpoint (`--metrics-listen`) and what it reports.
 
 pub mod app;
 pub mod audit;
@@ -35,6 +37,7 @@ pub mod connections;
 pub mod demo;
 pub mod domain;
 pub mod grpc;
+pub mod metrics;
 pub mod store;
 pub mod telemetry;
 pub mod watch;

@@ -16,14 +16,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.log_format);
-    match &config.command {
+    let serving = matches!(config.command, Some(Command::Serve) | None);
+    // Traces are of calls: the maintenance commands export none.
+    let otlp = config.otlp_endpoint.as_deref().filter(|_| serving);
+    let telemetry = telemetry::init(config.log_format, otlp)?;
+    let result = match &config.command {
         Some(Command::Serve) | None => {
             let app = App::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
         Some(command) => commands::run(&config, command).await,
-    }
+    };
+    telemetry.shutdown();
+    result
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -45,6 +45,8 @@ pub struct TestApp {
     pub client: Client,
     pub admin_token: String,
     pub addr: SocketAddr,
+    /// Where the server answers `GET /metrics` (a port of its own, chosen by the system).
+    pub metrics_addr: Option<SocketAddr>,
     pub database_url: String,
     pub backend: Backend,
     args: Vec<String>,
@@ -100,7 +102,7 @@ pub fn postgres_configured() -> bool {
 
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        telemetry::init(homecoming_server::config::LogFormat::Text);
+        let _ = telemetry::init(homecoming_server::config::LogFormat::Text, None);
     }
 }
 
@@ -158,6 +160,10 @@ async fn start(
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    if !args.iter().any(|a| a == "--metrics-listen") {
+        // Each server its own metrics port: the default one would be shared by all tests.
+        argv.extend(["--metrics-listen".to_owned(), "127.0.0.1:0".to_owned()]);
+    }
     argv.extend(args.iter().cloned());
     let config = Config::from_args(argv).expect("test config");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -176,7 +182,7 @@ async fn start(
                 return;
             }
         };
-        let _ = addr_tx.send(Ok(app.local_addr()));
+        let _ = addr_tx.send(Ok((app.local_addr(), app.metrics_addr())));
         let result = app
             .run_until_stopped(async move {
                 let _ = shutdown_rx.await;
@@ -184,7 +190,7 @@ async fn start(
             .await;
         let _ = done_tx.send(result);
     });
-    let addr = addr_rx.await.expect("server task").expect("server builds");
+    let (addr, metrics_addr) = addr_rx.await.expect("server task").expect("server builds");
     let admin_token = match admin_token {
         Some(t) => t,
         None => {
@@ -208,6 +214,7 @@ async fn start(
         client,
         admin_token,
         addr,
+        metrics_addr,
         database_url,
         backend,
         args,
@@ -252,6 +259,7 @@ impl TestApp {
             Some(self.admin_token.clone()),
         )
         .await;
+        self.metrics_addr = next.metrics_addr;
         self.server = next.into_server();
     }
 
@@ -349,6 +357,27 @@ impl TestApp {
                 .expect("ascii token"),
         );
         r
+    }
+
+    /// The body of `GET /metrics` (plain HTTP/1.1, as Prometheus scrapes it).
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.metrics_addr.expect("the server serves metrics");
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("metrics listener");
+        s.write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("scrape sent");
+        let mut response = String::new();
+        s.read_to_string(&mut response).await.expect("scrape read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("openmetrics-text"), "{head}");
+        body.to_owned()
     }
 
     /// A direct connection to the test database, for checks the API cannot make.

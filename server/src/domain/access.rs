@@ -124,6 +124,8 @@ pub struct Call {
     /// Full gRPC path, `/homecoming.v1.PersonService/GetPerson`.
     pub method: String,
     pub peer: String,
+    /// The call's `x-request-id` ("" for the server's own calls).
+    pub request_id: String,
     audited: AtomicBool,
 }
 
@@ -139,8 +141,23 @@ impl Call {
             caller,
             method,
             peer: peer.into(),
+            request_id: String::new(),
             audited: AtomicBool::new(false),
         })
+    }
+
+    /// As [`Call::new`], for a call that arrived with `request_id`.
+    pub fn with_request_id(
+        caller: Caller,
+        method: impl Into<String>,
+        peer: impl Into<String>,
+        request_id: String,
+    ) -> Arc<Call> {
+        let mut call = Call::new(caller, method, peer);
+        if let Some(c) = Arc::get_mut(&mut call) {
+            c.request_id = request_id;
+        }
+        call
     }
 
     /// The audit event of this call.
@@ -155,6 +172,7 @@ impl Call {
             resource_ids,
             code: code.to_owned(),
             peer: self.peer.clone(),
+            request_id: self.request_id.clone(),
         }
     }
 
@@ -280,6 +298,8 @@ pub struct AuditEvent {
     /// Canonical code name: `OK`, `NOT_FOUND`, ...
     pub code: String,
     pub peer: String,
+    /// The call's `x-request-id` (the client's, or one the server made).
+    pub request_id: String,
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use super::status::code_name;
 pub use super::tokens::Authenticator;
+use super::{observe::observed, status::code_name};
 use crate::domain::{
     Error, Role,
     access::{Call, Caller},
@@ -138,6 +138,17 @@ where
         Box::pin(async move {
             let method = req.uri().path().to_owned();
             let peer = peer_of(&req);
+            let observed = observed(&req);
+            let request_id = observed
+                .as_ref()
+                .map(|o| o.request_id.clone())
+                .unwrap_or_default();
+            let new_call = |caller: Caller, method: String, peer: String| {
+                if let Some(o) = &observed {
+                    o.set_token_name(&caller.token_name);
+                }
+                Call::with_request_id(caller, method, peer, request_id.clone())
+            };
             let required = match required_role(&method) {
                 Access::Public => return inner.call(req).await.map(resource_exhausted),
                 Access::Requires(role) => role,
@@ -145,7 +156,7 @@ where
                     // Before authentication: a newer client learns the method is missing here,
                     // not that its token lacks a role.
                     let status = Status::unimplemented(format!("no method {method} here"));
-                    let call = Call::new(Caller::anonymous(), method, peer);
+                    let call = new_call(Caller::anonymous(), method, peer);
                     let _ = auth
                         .audit
                         .record(call.event(Vec::new(), code_name(status.code()), Utc::now()))
@@ -159,7 +170,7 @@ where
                 .and_then(|v| v.to_str().ok());
             match auth.authorize(authorization, required).await {
                 Ok(caller) => {
-                    let call = Call::new(caller, method, peer);
+                    let call = new_call(caller, method, peer);
                     req.extensions_mut().insert(call.clone());
                     let response = inner.call(req).await?;
                     let response = resource_exhausted(response);
@@ -181,7 +192,7 @@ where
                 }
                 Err((e, caller)) => {
                     let status = Status::from(e);
-                    let call = Call::new(caller.unwrap_or_else(Caller::anonymous), method, peer);
+                    let call = new_call(caller.unwrap_or_else(Caller::anonymous), method, peer);
                     // The refusal goes out whether or not its record could be written.
                     let _ = auth
                         .audit

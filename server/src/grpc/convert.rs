@@ -47,12 +47,53 @@ fn date_in(v: &mut Violations, field: &str, d: Option<Date>) -> Option<NaiveDate
         v.add(
             field,
             format!(
-                "{:04}-{:02}-{:02} is not a full calendar date (year, month and day are all required)",
-                d.year, d.month, d.day
+                "{} (a full date: year, month and day)",
+                date_problem(d.year, d.month, d.day, false)
             ),
         );
     }
     ok
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Why `year-month-day` is not a date, in words a person entering it understands
+/// ("30 February 2001 does not exist: February 2001 has 28 days"). `partial`: a day (and a
+/// month) of 0 means "not known".
+fn date_problem(year: i32, month: i32, day: i32, partial: bool) -> String {
+    if !(1..=9999).contains(&year) {
+        return format!("year {year} is outside 1 to 9999");
+    }
+    if !(0..=12).contains(&month) || (month == 0 && !partial) {
+        return format!("month {month} does not exist (1 to 12)");
+    }
+    if month == 0 {
+        return format!("a day ({day}) without a month: give the month too, or neither");
+    }
+    let name = MONTHS[(month - 1) as usize];
+    let days = u32::try_from(month)
+        .ok()
+        .and_then(|m| NaiveDate::from_ymd_opt(year, m, 1))
+        .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+        .and_then(|next| next.pred_opt())
+        .map_or(31, |last| last.day());
+    if day == 0 && !partial {
+        return format!("the day of {name} {year} is missing");
+    }
+    format!("{day} {name} {year} does not exist: {name} {year} has {days} days")
 }
 
 fn date_out(d: Option<NaiveDate>) -> Option<Date> {
@@ -297,8 +338,8 @@ fn event_date_in(
             v.add(
                 field,
                 format!(
-                    "{:04}-{:02}-{:02} is not a date (a year; a year and month with day 0; or a full date)",
-                    d.year, d.month, d.day
+                    "{} (a year; a year and month with day 0; or a full date)",
+                    date_problem(d.year, d.month, d.day, true)
                 ),
             );
             (None, DatePrecision::Unspecified)
@@ -999,6 +1040,7 @@ pub fn audit_event_out(e: AuditEvent) -> pb::AuditEvent {
         resource_ids,
         code,
         peer,
+        request_id,
     } = e;
     pb::AuditEvent {
         id,
@@ -1010,6 +1052,7 @@ pub fn audit_event_out(e: AuditEvent) -> pb::AuditEvent {
         resource_ids,
         code,
         peer,
+        request_id,
     }
 }
 
@@ -1295,3 +1338,29 @@ audited!(update: pb::UpdateCategoryRequest => category, pb::UpdateExchangeReques
 audited!(list: pb::ListCategoriesResponse => categories, pb::ListExchangesResponse => exchanges,
     pb::ListPersonsResponse => persons, pb::BatchCreatePersonsResponse => persons,
     pb::CreateTokenResponse => token, pb::ListPersonEventsResponse => person_events);
+
+#[cfg(test)]
+mod tests {
+    use super::date_problem;
+
+    #[test]
+    fn impossible_dates_are_explained() {
+        assert_eq!(
+            date_problem(2001, 2, 30, false),
+            "30 February 2001 does not exist: February 2001 has 28 days"
+        );
+        assert_eq!(
+            date_problem(2024, 2, 30, true),
+            "30 February 2024 does not exist: February 2024 has 29 days"
+        );
+        assert_eq!(
+            date_problem(2001, 13, 1, false),
+            "month 13 does not exist (1 to 12)"
+        );
+        assert_eq!(date_problem(0, 1, 1, false), "year 0 is outside 1 to 9999");
+        assert_eq!(
+            date_problem(2001, 4, 0, false),
+            "the day of April 2001 is missing"
+        );
+    }
+}

@@ -14,6 +14,7 @@ pub mod category;
 pub mod convert;
 pub mod event;
 pub mod exchange;
+pub mod observe;
 pub mod person;
 pub mod registry;
 pub mod services;

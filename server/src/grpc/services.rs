@@ -20,7 +20,7 @@ use super::{
     exchange::ExchangeApi, person::PersonApi, registry::RegistryApi, tokens::Authenticator,
     watch::WatchApi,
 };
-use crate::{domain::Role, watch::Hub};
+use crate::{domain::Role, metrics::MethodLabels, watch::Hub};
 
 /// One service of the table.
 pub struct Service {
@@ -124,6 +124,57 @@ services! {
     }
 }
 
+/// Methods served besides the table's (no token needed) and their kind, for the metrics.
+const PUBLIC_METHODS: &[(&str, &str, &str)] = &[
+    ("grpc.health.v1.Health", "Check", "unary"),
+    ("grpc.health.v1.Health", "Watch", "server_stream"),
+    (
+        "grpc.reflection.v1.ServerReflection",
+        "ServerReflectionInfo",
+        "bidi_stream",
+    ),
+    (
+        "grpc.reflection.v1alpha.ServerReflection",
+        "ServerReflectionInfo",
+        "bidi_stream",
+    ),
+];
+
+/// `method` (a full path) as the metrics label it: a method of the table or a public one, or
+/// `unknown` (so that no client can grow the metrics' label set).
+pub fn labels_of(method: &str) -> MethodLabels {
+    let unknown = MethodLabels {
+        grpc_type: "unary",
+        grpc_service: "unknown",
+        grpc_method: "unknown",
+    };
+    let Some((service, name)) = method.strip_prefix('/').and_then(|m| m.split_once('/')) else {
+        return unknown;
+    };
+    if let Some(s) = SERVICES.iter().find(|s| s.name == service)
+        && let Some((m, _)) = s.methods.iter().find(|(m, _)| *m == name)
+    {
+        return MethodLabels {
+            // The registry's one streaming method.
+            grpc_type: if *m == "Watch" {
+                "server_stream"
+            } else {
+                "unary"
+            },
+            grpc_service: s.name,
+            grpc_method: m,
+        };
+    }
+    PUBLIC_METHODS
+        .iter()
+        .find(|(s, m, _)| *s == service && *m == name)
+        .map_or(unknown, |(s, m, kind)| MethodLabels {
+            grpc_type: kind,
+            grpc_service: s,
+            grpc_method: m,
+        })
+}
+
 /// The least role `method` (a full path) requires, if the table has it.
 pub fn role_of(method: &str) -> Option<Role> {
     let (service, name) = method.strip_prefix('/')?.split_once('/')?;
@@ -152,6 +203,16 @@ mod tests {
         );
         assert_eq!(role_of("/homecoming.v1.PersonService/Nope"), None);
         assert_eq!(role_of("nonsense"), None);
+        let watch = labels_of("/homecoming.v1.WatchService/Watch");
+        assert_eq!(
+            (watch.grpc_type, watch.grpc_method),
+            ("server_stream", "Watch")
+        );
+        assert_eq!(
+            labels_of("/grpc.health.v1.Health/Check").grpc_service,
+            "grpc.health.v1.Health"
+        );
+        assert_eq!(labels_of("/x.Y/Z").grpc_service, "unknown");
         for (path, role) in METHOD_ROLES {
             assert_eq!(role_of(path), Some(*role), "{path}");
         }

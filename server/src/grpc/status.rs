@@ -47,6 +47,66 @@ pub fn code_name(code: Code) -> &'static str {
     }
 }
 
+/// The ErrorInfo reason of an INVALID_ARGUMENT, from its first violation: what kind of input
+/// was wrong, so that a client can act on it without reading the message.
+fn invalid_reason(v: &crate::domain::FieldViolation) -> &'static str {
+    let field = v.field.as_str();
+    let top = field.split(['.', '[']).next().unwrap_or_default();
+    match top {
+        "filter" if v.description.starts_with("at position") => "FILTER_SYNTAX",
+        "filter" => "FILTER_INVALID",
+        "order_by" => "ORDER_BY_INVALID",
+        "page_token" => "PAGE_TOKEN_INVALID",
+        "page_size" => "PAGE_SIZE_INVALID",
+        "update_mask" => "UPDATE_MASK_INVALID",
+        "request_id" => "REQUEST_ID_INVALID",
+        "etag" => "ETAG_INVALID",
+        "start_revision" => "REVISION_INVALID",
+        _ => "FIELD_INVALID",
+    }
+}
+
+/// `PERSON_NOT_FOUND`, `CATEGORY_ALREADY_EXISTS`, …: the resource and what happened to it.
+fn resource_reason(e: &Error, what: &str) -> &'static str {
+    let resource = match e {
+        Error::NotFound { resource, .. } | Error::AlreadyExists { resource, .. } => *resource,
+        _ => "",
+    };
+    // A fixed set: the reasons are part of the API (API.md lists them). Resources are named
+    // in the singular or by their table.
+    let kind = match resource.trim_end_matches('s') {
+        "person" => "PERSON",
+        "exchange" => "EXCHANGE",
+        "category" | "categorie" => "CATEGORY",
+        "event" | "person_event" | "person event" => "PERSON_EVENT",
+        "token" => "TOKEN",
+        "external_id" => "EXTERNAL_ID",
+        "contact" => "CONTACT",
+        "identity_document" => "IDENTITY_DOCUMENT",
+        _ => "RESOURCE",
+    };
+    macro_rules! reasons {
+        ($($k:literal),*) => {
+            match (kind, what) {
+                $(($k, "NOT_FOUND") => concat!($k, "_NOT_FOUND"),)*
+                $(($k, _) => concat!($k, "_ALREADY_EXISTS"),)*
+                (_, "NOT_FOUND") => "RESOURCE_NOT_FOUND",
+                _ => "RESOURCE_ALREADY_EXISTS",
+            }
+        };
+    }
+    reasons!(
+        "PERSON",
+        "EXCHANGE",
+        "CATEGORY",
+        "PERSON_EVENT",
+        "TOKEN",
+        "EXTERNAL_ID",
+        "CONTACT",
+        "IDENTITY_DOCUMENT"
+    )
+}
+
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
         let mut details = ErrorDetails::new();
@@ -77,14 +137,23 @@ impl From<Error> for Status {
                         .map(|v| FieldViolation::new(bounded(&v.field), bounded(&v.description)))
                         .collect::<Vec<_>>(),
                 );
-                (Code::InvalidArgument, "INVALID_ARGUMENT", message)
+                let reason = listed.first().map_or("FIELD_INVALID", invalid_reason);
+                if let Some(first) = listed.first() {
+                    meta.insert("field".to_owned(), bounded(&first.field));
+                }
+                meta.insert("violations".to_owned(), total.to_string());
+                (Code::InvalidArgument, reason, message)
             }
             e @ Error::NotFound { .. } => {
                 if let Error::NotFound { resource, id } = &e {
                     meta.insert("resource".to_owned(), (*resource).to_owned());
                     meta.insert("id".to_owned(), id.clone());
                 }
-                (Code::NotFound, "NOT_FOUND", e.to_string())
+                (
+                    Code::NotFound,
+                    resource_reason(&e, "NOT_FOUND"),
+                    e.to_string(),
+                )
             }
             e @ Error::AlreadyExists { .. } => {
                 if let Error::AlreadyExists {
@@ -97,7 +166,11 @@ impl From<Error> for Status {
                     meta.insert("field".to_owned(), field.clone());
                     meta.insert("value".to_owned(), value.clone());
                 }
-                (Code::AlreadyExists, "ALREADY_EXISTS", e.to_string())
+                (
+                    Code::AlreadyExists,
+                    resource_reason(&e, "ALREADY_EXISTS"),
+                    e.to_string(),
+                )
             }
             e @ Error::EtagMismatch { .. } => {
                 if let Error::EtagMismatch { current, .. } = &e {
@@ -116,10 +189,16 @@ impl From<Error> for Status {
             }
             Error::Unauthenticated { reason, message } => (Code::Unauthenticated, reason, message),
             Error::PermissionDenied { field, message } => {
+                // A field the role may not read or write, or a method above the role.
+                let reason = if field.is_some() {
+                    "FIELD_NOT_ALLOWED"
+                } else {
+                    "ROLE_INSUFFICIENT"
+                };
                 if let Some(field) = field {
                     meta.insert("field".to_owned(), field);
                 }
-                (Code::PermissionDenied, "PERMISSION_DENIED", message)
+                (Code::PermissionDenied, reason, message)
             }
             e @ Error::ShuttingDown => (Code::Unavailable, "SHUTTING_DOWN", e.to_string()),
             Error::Unavailable(m) => {
@@ -132,7 +211,7 @@ impl From<Error> for Status {
             }
             Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
-                (Code::Internal, "INTERNAL", "internal error".to_owned())
+                (Code::Internal, "SERVER_ERROR", "internal error".to_owned())
             }
         };
         details.set_error_info(reason, DOMAIN, meta);

@@ -61,6 +61,7 @@ impl Store {
     }
 
     /// Creates a token; returns it with its secret (which is not stored).
+    #[tracing::instrument(name = "store.create_token", skip_all)]
     pub async fn create_token(
         &self,
         new: NewToken,
@@ -125,6 +126,7 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(name = "store.list_tokens", skip_all)]
     pub async fn list_tokens(&self, q: &ListQuery) -> Result<Page<Token>, Error> {
         let (rows, next_page_token) = TOKENS
             .page(&self.reader, access_token::Entity::find().into_query(), q)
@@ -140,6 +142,7 @@ impl Store {
     }
 
     /// The token with this secret's hash, if any (revoked and expired ones included).
+    #[tracing::instrument(name = "store.token_by_hash", skip_all)]
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
         Ok(access_token::Entity::find()
             .filter(access_token::Column::SecretHash.eq(hash))
@@ -149,6 +152,7 @@ impl Store {
     }
 
     /// Revokes the token with this id or name. Revoking twice keeps the first time.
+    #[tracing::instrument(name = "store.revoke_token", skip_all)]
     pub async fn revoke_token(&self, id_or_name: &str) -> Result<Token, Error> {
         let txn = self.begin_on_writer().await?;
         let found = find_token(&txn, id_or_name).await?;

@@ -36,6 +36,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
                     code: Set(e.code.clone()),
                     peer: Set(e.peer.clone()),
                     resource_ids: Set(to_json(&e.resource_ids)?),
+                    request_id: Set(e.request_id.clone()),
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -72,6 +73,7 @@ fn from_model(m: audit_event::Model) -> Result<AuditEvent, Error> {
         method: m.method,
         code: m.code,
         peer: m.peer,
+        request_id: m.request_id,
     })
 }
 
@@ -88,6 +90,7 @@ impl Store {
     }
 
     /// A page of audit events; newest first unless `order_by` says otherwise.
+    #[tracing::instrument(name = "store.list_audit_events", skip_all)]
     pub async fn list_audit_events(&self, q: &ListQuery) -> Result<Page<AuditEvent>, Error> {
         let (rows, next_page_token) = AUDIT_EVENTS
             .page(&self.reader, audit_event::Entity::find().into_query(), q)

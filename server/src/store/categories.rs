@@ -19,6 +19,7 @@ pub(super) const ROWS: Rows<CategoryFields> = Rows {
 
 impl Store {
     /// Creates a category from validated fields.
+    #[tracing::instrument(name = "store.create_category", skip_all)]
     pub async fn create_category(
         &self,
         fields: CategoryFields,
@@ -66,15 +67,18 @@ impl Store {
         Ok(c)
     }
 
+    #[tracing::instrument(name = "store.get_category", skip_all)]
     pub async fn get_category(&self, id: &str) -> Result<Category, Error> {
         find(&self.reader, id).await
     }
 
+    #[tracing::instrument(name = "store.list_categories", skip_all)]
     pub async fn list_categories(&self, q: &ListQuery) -> Result<Page<Category>, Error> {
         self.read_page(async |txn| list_in(txn, q).await).await
     }
 
     /// Applies `incoming` through `paths` (AIP-134) to the category `id`.
+    #[tracing::instrument(name = "store.update_category", skip_all)]
     pub async fn update_category(
         &self,
         id: &str,
@@ -106,6 +110,7 @@ impl Store {
     }
 
     /// Deletes an unused category.
+    #[tracing::instrument(name = "store.delete_category", skip_all)]
     pub async fn delete_category(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
         let current = find(&w.txn, id).await?;

@@ -31,6 +31,7 @@ fn today() -> chrono::NaiveDate {
 
 impl Store {
     /// Records an event of an existing person the caller may see.
+    #[tracing::instrument(name = "store.create_person_event", skip_all)]
     pub async fn create_person_event(
         &self,
         mut fields: PersonEventFields,
@@ -70,11 +71,13 @@ impl Store {
         Ok(e)
     }
 
+    #[tracing::instrument(name = "store.get_person_event", skip_all)]
     pub async fn get_person_event(&self, id: &str) -> Result<PersonEvent, Error> {
         self.visible_event(find(&self.reader, id).await?)
     }
 
     /// A page of events; in timeline order unless `order_by` says otherwise.
+    #[tracing::instrument(name = "store.list_person_events", skip_all)]
     pub async fn list_person_events(&self, q: &ListQuery) -> Result<Page<PersonEvent>, Error> {
         let mut q = q.clone();
         if q.order_by.trim().is_empty() {
@@ -85,6 +88,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(name = "store.update_person_event", skip_all)]
     pub async fn update_person_event(
         &self,
         id: &str,
@@ -121,6 +125,7 @@ impl Store {
         Ok(e)
     }
 
+    #[tracing::instrument(name = "store.delete_person_event", skip_all)]
     pub async fn delete_person_event(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
         let current = self.visible_event(find(&w.txn, id).await?)?;

@@ -26,6 +26,7 @@ pub(super) const ROWS: Rows<ExchangeFields> = Rows {
 
 impl Store {
     /// Creates an exchange from validated fields; unknown category codes are INVALID_ARGUMENT.
+    #[tracing::instrument(name = "store.create_exchange", skip_all)]
     pub async fn create_exchange(
         &self,
         fields: ExchangeFields,
@@ -74,11 +75,13 @@ impl Store {
         Ok(x)
     }
 
+    #[tracing::instrument(name = "store.get_exchange", skip_all)]
     pub async fn get_exchange(&self, id: &str) -> Result<Exchange, Error> {
         find(&self.reader, id).await
     }
 
     /// The exchange another system calls `key` (`system/id`).
+    #[tracing::instrument(name = "store.lookup_exchange", skip_all)]
     pub async fn lookup_exchange(&self, key: &str) -> Result<Exchange, Error> {
         match external::owner_of(&self.reader, EXCHANGE_EXTERNAL_IDS, key).await? {
             Some(id) => find(&self.reader, &id).await,
@@ -89,10 +92,12 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(name = "store.list_exchanges", skip_all)]
     pub async fn list_exchanges(&self, q: &ListQuery) -> Result<Page<Exchange>, Error> {
         self.read_page(async |txn| list_in(txn, q).await).await
     }
 
+    #[tracing::instrument(name = "store.update_exchange", skip_all)]
     pub async fn update_exchange(
         &self,
         id: &str,
@@ -144,6 +149,7 @@ impl Store {
     }
 
     /// Deletes an exchange that no person references.
+    #[tracing::instrument(name = "store.delete_exchange", skip_all)]
     pub async fn delete_exchange(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
         let current = find(&w.txn, id).await?;

@@ -42,6 +42,7 @@ impl Store {
     /// The versions of person `id`, oldest first, `page_size` at a time (AIP-158 sizes). A
     /// person restricted in its newest version is NOT_FOUND to a caller who may not see
     /// restricted persons; a deleted person's history stays answerable.
+    #[tracing::instrument(name = "store.person_history", skip_all)]
     pub async fn person_history(
         &self,
         id: &str,

@@ -103,6 +103,7 @@ fn name_key(family: &str, given: &str, born: chrono::NaiveDate) -> String {
 
 impl Store {
     /// Imports up to 1,000 rows (see the module); the report lists every row in order.
+    #[tracing::instrument(name = "store.import_persons", skip_all)]
     pub async fn import_persons(
         &self,
         rows: Vec<ImportRow>,

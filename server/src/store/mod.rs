@@ -15,7 +15,8 @@
 //!   one commit (group commit, each in a savepoint of its own). `links`: rows of set fields.
 //! - `categories`, `exchanges`, `persons`: queries and mutations of each resource; `summary`:
 //!   the figures; `access`: bearer tokens (hashes only); `changes`: the change log as watchers
-//!   read it; `maintenance`: compaction, checkpoints and statistics in the background.
+//!   read it; `maintenance`: compaction, checkpoints and statistics in the background;
+//!   `stats`: what the metrics endpoint reads (commits, pools, the change log's extent).
 //!
 //! Lookups by a unique key never bind a `LIMIT` (`codec::unique_row`, `Unique::unique`): SQLite
 //! re-prepares a statement whose `LIMIT` is bound.
@@ -51,6 +52,7 @@ mod paging;
 mod persons;
 mod record;
 mod schema;
+mod stats;
 mod summary;
 mod write;
 
@@ -72,6 +74,7 @@ pub use history::{History, Version};
 pub use import::ImportOptions;
 pub use maintenance::{Maintenance, MaintenanceOptions};
 pub use persons::CreateShape;
+pub use stats::{ChangeLogExtent, CommitMetrics, PoolUse};
 
 /// A List request, as the store takes it.
 #[derive(Debug, Clone, Default)]
@@ -223,12 +226,12 @@ impl Store {
                     create_private(std::path::Path::new(file))
                         .map_err(|e| Error::Internal(format!("cannot create {file}: {e}")))?;
                 }
-                let writer = Database::connect(w).await.map_err(open_err)?;
+                let writer = Database::connect(w).await.map_err(|e| open_err(url, e))?;
                 migrate(&writer, backend).await?;
                 let mut r = base_options(url, options);
                 r.max_connections(options.max_connections.max(1));
                 r.map_sqlx_sqlite_opts(sqlite);
-                let reader = Database::connect(r).await.map_err(open_err)?;
+                let reader = Database::connect(r).await.map_err(|e| open_err(url, e))?;
                 Store {
                     writer,
                     reader,
@@ -243,7 +246,10 @@ impl Store {
             Backend::Postgres => {
                 let mut o = base_options(url, options);
                 o.max_connections(options.max_connections.max(2));
-                let pool = Database::connect(o).await.map_err(open_err)?;
+                let pool = match Database::connect(o).await {
+                    Ok(p) => p,
+                    Err(e) => return Err(postgres_open_err(url, e).await),
+                };
                 migrate(&pool, backend).await?;
                 Store {
                     writer: pool.clone(),
@@ -388,8 +394,38 @@ async fn current_revision<C: ConnectionTrait>(conn: &C) -> Result<i64, Error> {
         .ok_or_else(|| Error::Internal("registry_revision row is missing".into()))
 }
 
-fn open_err(e: DbErr) -> Error {
-    Error::Internal(format!("cannot open the database: {e}"))
+fn open_err(url: &str, e: DbErr) -> Error {
+    let file = sqlite_file(url).unwrap_or(url);
+    Error::Internal(format!("cannot open the SQLite database {file}: {e}"))
+}
+
+/// Why PostgreSQL could not be opened, naming the server (never the password) and, when the
+/// pool only says it timed out, what a plain TCP connection to that server runs into (refused,
+/// no such host, no answer): what an operator needs to fix it.
+async fn postgres_open_err(url: &str, e: DbErr) -> Error {
+    let uri = http::Uri::try_from(url).ok();
+    let host = uri
+        .as_ref()
+        .and_then(|u| u.host())
+        .unwrap_or("localhost")
+        .to_owned();
+    let port = uri.as_ref().and_then(|u| u.port_u16()).unwrap_or(5432);
+    let database = uri
+        .as_ref()
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "(the user's default)".into());
+    let target = format!("PostgreSQL at {host}:{port}, database {database}");
+    let addr = (host.trim_start_matches('[').trim_end_matches(']'), port);
+    let probe =
+        tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr)).await;
+    let cause = match probe {
+        Err(_) => format!("no answer from {host}:{port} within 3 s ({e})"),
+        Ok(Err(io)) => format!("{io} (is PostgreSQL running and listening on {host}:{port}?)"),
+        // The server answers: the database said why (authentication, no such database, …).
+        Ok(Ok(_)) => e.to_string(),
+    };
+    Error::Internal(format!("cannot open {target}: {cause}"))
 }
 
 /// Whether `e` says the database could not be reached or is going away (a restart, a failover,

@@ -55,6 +55,7 @@ fn today() -> NaiveDate {
 impl Store {
     /// Creates persons from validated fields, all or none, in one transaction; results in input
     /// order. Unknown exchange ids or category codes are INVALID_ARGUMENT naming each.
+    #[tracing::instrument(name = "store.create_persons", skip_all)]
     pub async fn create_persons(
         &self,
         batch: Vec<PersonFields>,
@@ -126,6 +127,7 @@ impl Store {
 
     /// The person, unless the caller may not see it (restricted): then NOT_FOUND, exactly as
     /// if there were none.
+    #[tracing::instrument(name = "store.get_person", skip_all)]
     pub async fn get_person(&self, id: &str) -> Result<Person, Error> {
         self.visible(find(&self.reader, id).await?)
     }
@@ -142,6 +144,7 @@ impl Store {
 
     /// The person another system calls `key` (`system/id`), as [`Store::get_person`] would
     /// give it.
+    #[tracing::instrument(name = "store.lookup_person", skip_all)]
     pub async fn lookup_person(&self, key: &str) -> Result<Person, Error> {
         let not_found = || Error::NotFound {
             resource: "person",
@@ -156,11 +159,13 @@ impl Store {
         })
     }
 
+    #[tracing::instrument(name = "store.list_persons", skip_all)]
     pub async fn list_persons(&self, q: &ListQuery) -> Result<Page<Person>, Error> {
         self.read_page(async |txn| list_in(txn, q, self.sees_restricted()).await)
             .await
     }
 
+    #[tracing::instrument(name = "store.update_person", skip_all)]
     pub async fn update_person(
         &self,
         id: &str,
@@ -183,6 +188,7 @@ impl Store {
         Ok(p)
     }
 
+    #[tracing::instrument(name = "store.delete_person", skip_all)]
     pub async fn delete_person(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
         let current = self.visible(find(&w.txn, id).await?)?;

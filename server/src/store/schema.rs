@@ -220,6 +220,7 @@ pub static AUDIT_EVENTS: LazyLock<Table> = LazyLock::new(|| Table {
         ListField::new("method", FieldType::Text),
         ListField::new("code", FieldType::Text).unindexed(),
         ListField::new("peer", FieldType::Text).unindexed(),
+        ListField::new("request_id", FieldType::Text),
         ListField::new(
             "resource_ids",
             FieldType::Set {

@@ -44,6 +44,7 @@ enum Of<'a> {
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.exchange_summary", skip_all)]
     pub async fn exchange_summary(&self, id: &str) -> Result<ExchangeSummary, Error> {
         let txn = self.read().await?;
         let revision = super::current_revision(&txn).await?;
@@ -75,6 +76,7 @@ impl Store {
     }
 
     /// Figures across the exchanges dated from `start` to `end` (both inclusive, both optional).
+    #[tracing::instrument(name = "store.statistics", skip_all)]
     pub async fn statistics(
         &self,
         start: Option<NaiveDate>,

@@ -32,6 +32,7 @@ use super::{
     Backend, Store, Unique, codec, entity,
     notify::CHANGES_CHANNEL,
     record::{Logged, Stored},
+    stats::CommitMetrics,
 };
 pub use crate::domain::Operation;
 use std::sync::{
@@ -85,6 +86,13 @@ pub(super) struct GroupCommit {
     turns: Arc<Mutex<Groups>>,
     /// Writes waiting for their turn: none, and a write alone commits at once, itself.
     waiting: AtomicUsize,
+    pub(super) metrics: CommitMetrics,
+}
+
+impl GroupCommit {
+    pub(super) fn waiting(&self) -> usize {
+        self.waiting.load(AtomicOrdering::Relaxed)
+    }
 }
 
 /// Counts a write as waiting while it waits (also when the wait is cancelled).
@@ -120,9 +128,13 @@ struct Group {
     done: watch::Sender<Option<Result<(), String>>>,
     /// A write of the group failed: no more writes join it.
     closed: bool,
+    /// Writes in the group so far.
+    writes: u32,
+    metrics: CommitMetrics,
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.begin_write", skip_all)]
     pub(super) async fn begin_write(&self) -> Result<Write, Error> {
         let mut guard = {
             let _waiting = Waiting::new(&self.groups.waiting);
@@ -202,6 +214,7 @@ impl Write {
     /// Writes the change log and the audit event, commits (with the writes grouped with this
     /// one), and tells watchers (in this process directly, in other processes sharing a
     /// PostgreSQL database through NOTIFY, sent at commit). Returns once the commit is durable.
+    #[tracing::instrument(name = "store.commit", skip_all)]
     pub async fn commit(self) -> Result<(), Error> {
         if self.validate_only {
             return self.discard().await;
@@ -229,11 +242,14 @@ impl Write {
                 // A savepoint: release it into the group's transaction.
                 txn.commit().await?;
                 group.head = Ord::max(group.head, revision);
+                group.writes += 1;
                 (group.id, group.done.subscribe())
             }
             None if groups.waiting.load(AtomicOrdering::SeqCst) == 0 => {
                 // Alone: nothing to wait for.
+                let started = std::time::Instant::now();
                 txn.commit().await?;
+                groups.metrics.observe(1, started);
                 turn.finished = true;
                 drop(turn);
                 publish(&commits, revision);
@@ -253,6 +269,8 @@ impl Write {
                     head: revision,
                     done,
                     closed: false,
+                    writes: 1,
+                    metrics: groups.metrics.clone(),
                 });
                 (id, rx)
             }
@@ -380,9 +398,16 @@ async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<watch::S
 /// Commits a group and tells its writes (and, on success, this process's watchers).
 async fn finish(group: Group, commits: &watch::Sender<i64>) {
     let Group {
-        txn, head, done, ..
+        txn,
+        head,
+        done,
+        writes,
+        metrics,
+        ..
     } = group;
+    let started = std::time::Instant::now();
     let outcome = txn.commit().await;
+    metrics.observe(writes, started);
     if outcome.is_ok() {
         publish(commits, head);
     } else if let Err(e) = &outcome {

@@ -20,7 +20,11 @@ mod cache;
 mod watcher;
 
 use std::{
-    sync::{Arc, RwLock},
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicI64, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -94,6 +98,38 @@ pub(super) struct Inner {
     /// The newest revision in the cache (or known to be committed with nothing to cache).
     pub(super) head: watch::Sender<i64>,
     pub(super) shutdown: watch::Sender<bool>,
+    /// Each open watch's cursor (the last revision it went past), for the metrics of lag.
+    cursors: Mutex<HashMap<u64, Arc<AtomicI64>>>,
+    next_watch: AtomicU64,
+}
+
+/// A watch's entry among the hub's cursors, removed when the watch ends.
+pub(super) struct Cursor {
+    hub: Arc<Inner>,
+    id: u64,
+    pub(super) at: Arc<AtomicI64>,
+}
+
+impl Cursor {
+    pub(super) fn set(&self, revision: i64) {
+        self.at.store(revision, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Cursor {
+    fn drop(&mut self) {
+        if let Ok(mut cursors) = self.hub.cursors.lock() {
+            cursors.remove(&self.id);
+        }
+    }
+}
+
+/// How far the open watches are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lag {
+    pub streams: usize,
+    /// The largest distance, in revisions, between the head and a watch's cursor.
+    pub max_revisions: i64,
 }
 
 /// Shared by every watcher of a server process. Cheap to clone.
@@ -118,6 +154,8 @@ impl Hub {
                 cache: RwLock::new(Cache::default()),
                 head: watch::Sender::new(head),
                 shutdown: watch::Sender::new(false),
+                cursors: Mutex::default(),
+                next_watch: AtomicU64::new(0),
             }),
         };
         tokio::spawn(hub.clone().tail(head));
@@ -129,6 +167,36 @@ impl Hub {
         self.inner.shutdown.send_replace(true);
     }
 
+    /// The open watches and how far the slowest is behind the head.
+    pub fn lag(&self) -> Lag {
+        let head = *self.inner.head.borrow();
+        let Ok(cursors) = self.inner.cursors.lock() else {
+            return Lag::default();
+        };
+        Lag {
+            streams: cursors.len(),
+            max_revisions: cursors
+                .values()
+                .map(|c| (head - c.load(Ordering::Relaxed)).max(0))
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
+    /// A new watch's cursor, at the head until the watch says where it is.
+    fn cursor(&self) -> Cursor {
+        let id = self.inner.next_watch.fetch_add(1, Ordering::Relaxed);
+        let at = Arc::new(AtomicI64::new(*self.inner.head.borrow()));
+        if let Ok(mut cursors) = self.inner.cursors.lock() {
+            cursors.insert(id, at.clone());
+        }
+        Cursor {
+            hub: self.inner.clone(),
+            id,
+            at,
+        }
+    }
+
     pub(super) fn stopping(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.subscribe()
     }
@@ -138,8 +206,9 @@ impl Hub {
     pub fn watch(&self, spec: WatchSpec) -> mpsc::Receiver<Result<Message, Error>> {
         let (tx, rx) = mpsc::channel(WATCHER_BUFFER);
         let hub = self.clone();
+        let cursor = self.cursor();
         tokio::spawn(async move {
-            if let Err(e) = hub.run(spec, &tx).await {
+            if let Err(e) = hub.run(spec, &tx, &cursor).await {
                 let _ = tx.send(Err(e)).await;
             }
         });

@@ -10,7 +10,7 @@ use tokio::{
 };
 
 use super::{
-    Hub, Message, READ_CHUNK, WatchSpec,
+    Cursor, Hub, Message, READ_CHUNK, WatchSpec,
     cache::{Batch, group},
 };
 use crate::{
@@ -24,6 +24,7 @@ impl Hub {
         &self,
         spec: WatchSpec,
         tx: &mpsc::Sender<Result<Message, Error>>,
+        at: &Cursor,
     ) -> Result<(), Error> {
         let store = &self.inner.store;
         let mut cursor = if spec.send_initial_state {
@@ -47,6 +48,7 @@ impl Hub {
             self.check_not_compacted(spec.start_revision - 1).await?;
             spec.start_revision - 1
         };
+        at.set(cursor);
         let mut head = self.inner.head.subscribe();
         let mut stopping = self.stopping();
         let mut idle_since = Instant::now();
@@ -84,6 +86,7 @@ impl Hub {
                         idle_since = Instant::now();
                     }
                     cursor = b.revision;
+                    at.set(cursor);
                 }
                 continue;
             }

@@ -46,7 +46,7 @@ fn all_methods() -> Vec<String> {
 }
 
 /// Calls `method` with an empty request (every field default) and returns the status code.
-async fn call_code(app: &TestApp, method: &str, token: Option<&str>) -> Code {
+pub(crate) async fn call_code(app: &TestApp, method: &str, token: Option<&str>) -> Code {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
         .unwrap()
         .connect()

@@ -71,7 +71,7 @@ async fn duplicate_codes_are_already_exists(backend: Backend) {
     c.create(category("illegally-convicted")).await.unwrap();
     let err = c.create(category("illegally-convicted")).await.unwrap_err();
     assert!(matches!(err, Error::AlreadyExists(_)), "{err:?}");
-    assert_eq!(err.reason(), Some("ALREADY_EXISTS"));
+    assert_eq!(err.reason(), Some("CATEGORY_ALREADY_EXISTS"));
 }
 
 async fn codes_are_immutable(backend: Backend) {

@@ -11,6 +11,7 @@ mod history;
 mod idempotency;
 mod import;
 mod lists;
+mod operability;
 mod persons;
 mod record;
 mod revisions;

@@ -13,6 +13,7 @@ pub struct Model {
     pub code: String,
     pub peer: String,
     pub resource_ids: String,
+    pub request_id: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
