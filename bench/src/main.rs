@@ -110,6 +110,13 @@ enum Cmd {
         /// (`<backend>-<scenario>.data`; build the server with frame pointers, see BENCHMARKS.md).
         #[arg(long)]
         perf_dir: Option<PathBuf>,
+        /// Run the server with `--metrics-listen off` (no per-call metrics), to measure what
+        /// the metrics cost.
+        #[arg(long)]
+        no_metrics: bool,
+        /// Save the server's `/metrics` after the last scenario here (`<FILE>.<backend>`).
+        #[arg(long)]
+        scrape: Option<PathBuf>,
     },
 }
 #[tokio::main]
@@ -157,6 +164,8 @@ async fn main() -> anyhow::Result<()> {
             watchers,
             json,
             perf_dir,
+            no_metrics,
+            scrape,
         } => {
             let (persons, seconds, watchers) = if quick {
                 (persons.min(5_000), 1, watchers.min(20))
@@ -178,6 +187,8 @@ async fn main() -> anyhow::Result<()> {
                     server_bin: &server_bin,
                     cli_bin: &cli_bin,
                     perf_dir: perf_dir.as_deref(),
+                    metrics: !no_metrics,
+                    scrape: scrape.as_deref(),
                 })
                 .await?;
                 print_table(&report);

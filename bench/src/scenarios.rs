@@ -32,6 +32,10 @@ pub struct Plan<'a> {
     pub server_bin: &'a Path,
     pub cli_bin: &'a Path,
     pub perf_dir: Option<&'a Path>,
+    /// Serve metrics (and so count every call) or run with `--metrics-listen off`.
+    pub metrics: bool,
+    /// Where the last scrape goes.
+    pub scrape: Option<&'a Path>,
 }
 
 /// A scratch PostgreSQL database named `name` on the server of `postgres_url`, made afresh;
@@ -116,7 +120,23 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
     };
     report.ceilings.schema_rows_per_second = schema_ceiling(plan, dir.path(), short).await?;
     eprintln!("ceilings: {:?}", report.ceilings);
-    let server = Server::start(plan.server_bin, &database_url, &[]).await?;
+    let metrics_addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port()
+    );
+    let metrics_arg = if plan.metrics {
+        metrics_addr.as_str()
+    } else {
+        "off"
+    };
+    let server = Server::start(
+        plan.server_bin,
+        &database_url,
+        &["--metrics-listen", metrics_arg],
+    )
+    .await?;
     let clients = connect(&server.url, &server.token, 4).await?;
     let mut run = Run {
         plan,
@@ -220,6 +240,14 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
         "S5 p99 {:.2} ms, missed {}",
         run.report.s5.p99_ms, run.report.s5.missed
     );
+    if let (Some(path), true) = (plan.scrape, plan.metrics) {
+        let text = scrape(&metrics_addr)?;
+        let name = match plan.backend {
+            BackendArg::Postgres => "postgres",
+            _ => "sqlite",
+        };
+        std::fs::write(path.with_extension(name), text)?;
+    }
     run.server.stop().await;
     if plan.backend == BackendArg::Postgres {
         drop_database(plan.postgres_url, &scratch).await?;
@@ -663,4 +691,20 @@ async fn watch_fan_out(
         max_ms: pct(1.0),
         server_rss_mib: rss,
     })
+}
+
+/// `GET /metrics` of the server at `addr` (plain HTTP/1.1, as Prometheus scrapes it).
+fn scrape(addr: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    let (_, body) = response
+        .split_once("\r\n\r\n")
+        .context("the metrics answer is not HTTP")?;
+    Ok(body.to_owned())
 }

@@ -6,6 +6,16 @@ use std::{net::TcpListener, path::Path, process::Stdio, time::Duration};
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
+/// A metrics port of its own for each server (the default one would be shared), unless the
+/// caller chose (`--metrics-listen off` to measure without metrics).
+fn metrics_port(extra: &[&str]) -> anyhow::Result<Vec<String>> {
+    if extra.contains(&"--metrics-listen") {
+        return Ok(Vec::new());
+    }
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    Ok(vec!["--metrics-listen".into(), format!("127.0.0.1:{port}")])
+}
+
 pub struct Server {
     child: Child,
     pub url: String,
@@ -38,6 +48,7 @@ impl Server {
             .arg("--admin-token-file")
             .arg(&token_file)
             .args(extra)
+            .args(metrics_port(extra)?)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -184,21 +184,10 @@ impl App {
             .max_concurrent_streams(config.max_concurrent_streams)
             .http2_keepalive_interval(Some(config.http2_keepalive_interval))
             .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
-            .trace_fn(|req| {
-                // Named and labelled after OpenTelemetry's RPC conventions (the exported span).
-                let m = services::labels_of(req.uri().path());
-                tracing::info_span!(
-                    "rpc",
-                    otel.name = %format_args!("{}/{}", m.grpc_service, m.grpc_method),
-                    otel.kind = "server",
-                    rpc.system = "grpc",
-                    rpc.service = m.grpc_service,
-                    rpc.method = m.grpc_method,
-                    rpc.grpc.status_code = tracing::field::Empty,
-                )
-            })
             // Outermost: a call is counted, timed and given its request id before it queues.
-            .layer(ObserveLayer::new(metrics.rpc.clone()))
+            .layer(ObserveLayer::new(
+                metrics_task.is_some().then(|| metrics.rpc.clone()),
+            ))
             .layer(GlobalConcurrencyLimitLayer::new(
                 config.max_concurrent_requests,
             ))

@@ -344,16 +344,18 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     )
 }
 
-/// Counts a call as in flight until dropped.
+/// Counts a call as in flight until dropped (no-op without metrics: `--metrics-listen off`).
 pub struct InFlight {
-    metrics: Arc<RpcMetrics>,
+    metrics: Option<Arc<RpcMetrics>>,
     method: MethodLabels,
 }
 
 impl InFlight {
-    pub fn start(metrics: Arc<RpcMetrics>, method: MethodLabels) -> InFlight {
-        metrics.started.get_or_create(&method).inc();
-        metrics.in_flight.get_or_create(&method).inc();
+    pub fn start(metrics: Option<Arc<RpcMetrics>>, method: MethodLabels) -> InFlight {
+        if let Some(m) = &metrics {
+            m.started.get_or_create(&method).inc();
+            m.in_flight.get_or_create(&method).inc();
+        }
         InFlight { metrics, method }
     }
 
@@ -363,10 +365,10 @@ impl InFlight {
 
     /// The call ended with `code` after `elapsed`.
     pub fn ended(&self, code: &'static str, elapsed: Duration) {
+        let Some(m) = &self.metrics else { return };
         let labels = self.method.ended(code);
-        self.metrics.handled.get_or_create(&labels).inc();
-        self.metrics
-            .handling_seconds
+        m.handled.get_or_create(&labels).inc();
+        m.handling_seconds
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
     }
@@ -374,6 +376,8 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.metrics.in_flight.get_or_create(&self.method).dec();
+        if let Some(m) = &self.metrics {
+            m.in_flight.get_or_create(&self.method).dec();
+        }
     }
 }

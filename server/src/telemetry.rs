@@ -17,6 +17,15 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
+    /// Sends the spans buffered so far, and waits until they are sent.
+    pub fn flush(&self) {
+        if let Some(p) = &self.provider
+            && let Err(e) = p.force_flush()
+        {
+            tracing::warn!(error = %e, "flushing spans");
+        }
+    }
+
     /// Sends the spans still buffered (at most a few seconds) and stops the exporter.
     pub fn shutdown(self) {
         if let Some(p) = self.provider

@@ -25,6 +25,7 @@ use http::HeaderValue;
 use http_body::{Body, Frame, SizeHint};
 use tonic::Code;
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use super::{auth::peer_of, services::labels_of, status::code_name};
 use crate::metrics::{InFlight, RpcMetrics};
@@ -67,11 +68,13 @@ fn usable_request_id(v: &HeaderValue) -> Option<String> {
 
 #[derive(Clone)]
 pub struct ObserveLayer {
-    metrics: Arc<RpcMetrics>,
+    metrics: Option<Arc<RpcMetrics>>,
 }
 
 impl ObserveLayer {
-    pub fn new(metrics: Arc<RpcMetrics>) -> Self {
+    /// `metrics`: none when nobody scrapes them (`--metrics-listen off`): calls are then not
+    /// counted (their ids, spans and log lines stay).
+    pub fn new(metrics: Option<Arc<RpcMetrics>>) -> Self {
         Self { metrics }
     }
 }
@@ -90,7 +93,7 @@ impl<S> Layer<S> for ObserveLayer {
 #[derive(Clone)]
 pub struct ObserveService<S> {
     inner: S,
-    metrics: Arc<RpcMetrics>,
+    metrics: Option<Arc<RpcMetrics>>,
 }
 
 impl<S, ReqB, ResB> Service<http::Request<ReqB>> for ObserveService<S>
@@ -125,10 +128,22 @@ where
         req.extensions_mut().insert(observed.clone());
         let peer = peer_of(&req);
         let flight = InFlight::start(self.metrics.clone(), method);
-        let span = tracing::Span::current();
+        // The call's span, named and labelled after OpenTelemetry's RPC conventions (what
+        // `--otlp-endpoint` exports); open until the response's end, the store's spans in it.
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = %format_args!("{}/{}", method.grpc_service, method.grpc_method),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = method.grpc_service,
+            rpc.method = method.grpc_method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
         // The clone is ready only if polled; swap so the ready one serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let future = span.in_scope(|| inner.call(req));
         Box::pin(async move {
             let end = End {
                 flight,
@@ -138,7 +153,7 @@ where
                 peer,
                 span,
             };
-            let mut response = match inner.call(req).await {
+            let mut response = match future.instrument(end.span.clone()).await {
                 Ok(r) => r,
                 Err(e) => {
                     end.finish(Code::Unknown);
@@ -158,7 +173,15 @@ where
                     end.finish(Code::from_i32(code));
                     None
                 }
-                None => Some(end),
+                None => {
+                    // A unary handler's error is answered in the headers (above), so this
+                    // one answered OK: say so on the call's span now, which closes before the
+                    // body's trailers are sent.
+                    if end.flight.method().grpc_type == "unary" {
+                        end.span.record("rpc.grpc.status_code", 0);
+                    }
+                    Some(end)
+                }
             };
             Ok(response.map(|inner| ObservedBody { inner, end }))
         })
@@ -181,6 +204,18 @@ impl End {
         let name = code_name(code);
         self.flight.ended(name, elapsed);
         self.span.record("rpc.grpc.status_code", code as i32);
+        // OpenTelemetry's rule for server spans: only the server's own failures are errors.
+        if matches!(
+            code,
+            Code::Unknown
+                | Code::DeadlineExceeded
+                | Code::Unimplemented
+                | Code::Internal
+                | Code::Unavailable
+                | Code::DataLoss
+        ) {
+            self.span.record("otel.status_code", "ERROR");
+        }
         let token = self.observed.token_name.get().map_or("", String::as_str);
         let ms = elapsed.as_secs_f64() * 1000.0;
         let (path, peer, id) = (&self.path, &self.peer, &self.observed.request_id);

@@ -53,7 +53,7 @@ fn invalid_reason(v: &crate::domain::FieldViolation) -> &'static str {
     let field = v.field.as_str();
     let top = field.split(['.', '[']).next().unwrap_or_default();
     match top {
-        "filter" if v.description.starts_with("at position") => "FILTER_SYNTAX",
+        "filter" if v.description.starts_with("syntax error") => "FILTER_SYNTAX",
         "filter" => "FILTER_INVALID",
         "order_by" => "ORDER_BY_INVALID",
         "page_token" => "PAGE_TOKEN_INVALID",

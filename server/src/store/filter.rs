@@ -18,7 +18,9 @@ impl Table {
     /// Compiles a filter string; errors are INVALID_ARGUMENT on `filter`, with the position.
     pub fn compile_filter(&self, text: &str) -> Result<Option<Expr>, Error> {
         let bad = |e: FilterError| Error::invalid("filter", e.to_string());
-        match filter::parse(text).map_err(bad)? {
+        // "syntax error …": the ErrorInfo reason tells FILTER_SYNTAX from FILTER_INVALID by it.
+        let syntax = |e: FilterError| Error::invalid("filter", format!("syntax error {e}"));
+        match filter::parse(text).map_err(syntax)? {
             None => Ok(None),
             Some(expr) => self.compile(&expr).map(Some).map_err(bad),
         }
