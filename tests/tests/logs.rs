@@ -62,7 +62,12 @@ async fn no_token_or_sensitive_value_reaches_the_log(backend: Backend) {
         date_of_birth: Some(date(1971, 3, 9)),
         ..person("Zhurnalenko", "Taras")
     };
-    let created = app.client.persons().create(sensitive.clone()).await.unwrap();
+    let created = app
+        .client
+        .persons()
+        .create(sensitive.clone())
+        .await
+        .unwrap();
     let viewer_secret = app.token_for(proto::Role::Viewer).await;
     let viewer = app.client_with(Some(&viewer_secret)).await;
     viewer.persons().get(&created.id).await.unwrap();
