@@ -13,21 +13,20 @@
 //! - Refused calls are audited (with their code) like every other call.
 
 use std::{
-    net::SocketAddr,
     sync::Arc,
     task::{Context, Poll},
 };
 
 use chrono::Utc;
 use futures::future::BoxFuture;
-use tonic::{
-    Code, Request, Status,
-    transport::server::{TcpConnectInfo, TlsConnectInfo},
-};
+use tonic::{Code, Request, Status};
 use tower::{Layer, Service};
 
 pub use super::tokens::Authenticator;
-use super::{observe::observed, status::code_name};
+use super::{
+    observe::{observed, peer_of},
+    status::code_name,
+};
 use crate::domain::{
     Error, Role,
     access::{Call, Caller},
@@ -71,19 +70,6 @@ pub fn call<T>(request: &Request<T>) -> Result<Arc<Call>, Status> {
                 "request reached a handler unauthenticated".into(),
             ))
         })
-}
-
-/// The peer's address, with or without TLS.
-pub fn peer_of<B>(req: &http::Request<B>) -> String {
-    let ext = req.extensions();
-    let addr: Option<SocketAddr> = ext
-        .get::<TcpConnectInfo>()
-        .and_then(|i| i.remote_addr)
-        .or_else(|| {
-            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
-                .and_then(|i| i.get_ref().remote_addr)
-        });
-    addr.map(|a| a.to_string()).unwrap_or_default()
 }
 
 /// Authenticates and authorises every call (see the module documentation).
@@ -137,8 +123,10 @@ where
         let auth = self.auth.clone();
         Box::pin(async move {
             let method = req.uri().path().to_owned();
-            let peer = peer_of(&req);
             let observed = observed(&req);
+            let peer = observed
+                .as_ref()
+                .map_or_else(|| peer_of(&req), |o| o.peer.clone());
             let request_id = observed
                 .as_ref()
                 .map(|o| o.request_id.clone())

@@ -14,6 +14,7 @@
 //!   code (INTERNAL, UNKNOWN, UNAVAILABLE, DATA_LOSS) at WARN, the rest at INFO.
 
 use std::{
+    net::SocketAddr,
     pin::Pin,
     sync::{Arc, OnceLock},
     task::{Context, Poll},
@@ -23,11 +24,14 @@ use std::{
 use futures::future::BoxFuture;
 use http::HeaderValue;
 use http_body::{Body, Frame, SizeHint};
-use tonic::Code;
+use tonic::{
+    Code,
+    transport::server::{TcpConnectInfo, TlsConnectInfo},
+};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use super::{auth::peer_of, services::labels_of, status::code_name};
+use super::{services::labels_of, status::code_name};
 use crate::metrics::{InFlight, RpcMetrics};
 
 /// The header a request id travels in, both ways.
@@ -41,6 +45,8 @@ const MAX_LOGGED_PATH: usize = 200;
 #[derive(Debug)]
 pub struct Observed {
     pub request_id: String,
+    /// The client's address (so authentication need not work it out again).
+    pub peer: String,
     token_name: OnceLock<String>,
 }
 
@@ -49,6 +55,19 @@ impl Observed {
     pub fn set_token_name(&self, name: &str) {
         let _ = self.token_name.set(name.to_owned());
     }
+}
+
+/// The peer's address, with or without TLS.
+pub fn peer_of<B>(req: &http::Request<B>) -> String {
+    let ext = req.extensions();
+    let addr: Option<SocketAddr> = ext
+        .get::<TcpConnectInfo>()
+        .and_then(|i| i.remote_addr)
+        .or_else(|| {
+            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|i| i.get_ref().remote_addr)
+        });
+    addr.map(|a| a.to_string()).unwrap_or_default()
 }
 
 /// The call's [`Observed`], if the observing layer ran (it always does in the server).
@@ -121,12 +140,13 @@ where
             .get(REQUEST_ID_HEADER)
             .and_then(usable_request_id)
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let peer = peer_of(&req);
         let observed = Arc::new(Observed {
             request_id,
+            peer: peer.clone(),
             token_name: OnceLock::new(),
         });
         req.extensions_mut().insert(observed.clone());
-        let peer = peer_of(&req);
         let flight = InFlight::start(self.metrics.clone(), method);
         // The call's span, named and labelled after OpenTelemetry's RPC conventions (what
         // `--otlp-endpoint` exports); open until the response's end, the store's spans in it.
