@@ -7,6 +7,7 @@ mod enums;
 mod error;
 pub mod filter;
 pub mod matcher;
+pub mod names;
 pub mod order;
 pub mod schema;
 pub mod summary;
@@ -14,6 +15,7 @@ pub mod text;
 pub mod translit;
 
 pub mod category;
+pub mod duplicates;
 pub mod event;
 pub mod exchange;
 pub mod external;
