@@ -55,7 +55,7 @@ pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
     for (family, given) in name_pairs(f) {
         let family: Vec<String> = words(&family)
             .first()
-            .map(|w| names::phonetic_codes(w))
+            .map(|w| names::family_codes(w))
             .unwrap_or_default();
         let given: Vec<String> = words(&given)
             .first()
@@ -92,7 +92,14 @@ fn compare_words(a: &str, b: &str, given: bool) -> Likeness {
     if names::fold(a) == names::fold(b) {
         return Likeness::Equal;
     }
-    let (fa, fb) = (names::latin_forms(a), names::latin_forms(b));
+    let forms = |w: &str| -> Vec<String> {
+        let mut out = names::latin_forms(w);
+        if !given {
+            out = out.iter().map(|f| names::fold_adjectival(f)).collect();
+        }
+        out
+    };
+    let (fa, fb) = (forms(a), forms(b));
     if fa.iter().any(|x| fb.contains(x)) {
         return Likeness::Transliterated;
     }
@@ -179,7 +186,7 @@ pub fn assess(a: &PersonFields, b: &PersonFields) -> Assessment {
         } else if x.year() == y.year() && x.day() == y.month() && x.month() == y.day() {
             note(2.0, "day and month swapped");
         } else if x.year() == y.year() {
-            note(-1.0, "birth year equal only");
+            note(-3.0, "birth year equal only");
         } else {
             note(-6.0, "birth dates differ");
         }

@@ -89,6 +89,23 @@ pub fn phonetic_codes(word: &str) -> Vec<String> {
     out
 }
 
+/// The Daitch–Mokotoff codes a surname is blocked by: those of its Latin forms with the
+/// adjectival ending folded (Дем'янецька and Демьянецкая meet), at most [`MAX_CODES`].
+pub fn family_codes(word: &str) -> Vec<String> {
+    let Some(dm) = SOUNDEX.as_ref() else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for form in latin_forms(word) {
+        for code in dm.inner_soundex(&fold_adjectival(&form), true) {
+            if out.len() < MAX_CODES && !out.contains(&code) {
+                out.push(code);
+            }
+        }
+    }
+    out
+}
+
 /// One name of the equivalents table.
 struct Entry {
     group: u32,
@@ -197,7 +214,7 @@ pub fn patronymic_bases(patronymic: &str) -> Vec<String> {
         ("ійович", &["ій"]),
         ("ійівна", &["ій"]),
         ("ївна", &["й", ""]),
-        ("йович", &["й", "а"]),
+        ("йович", &["й", ""]),
         ("ьович", &["ь"]),
         ("ович", &["о", "", "а"]),
         ("івна", &["о", "", "а"]),
@@ -216,7 +233,35 @@ pub fn patronymic_bases(patronymic: &str) -> Vec<String> {
         ("ична", &["а"]),
         ("ич", &["а", "я"]),
     ];
-    for (suffix, endings) in RULES {
+    // The same in Latin, as KMU-55 and the Russian systems write the suffixes (a Latin
+    // patronymic is folded to ASCII letters first: Evgen`evich → evgenevich).
+    const LATIN_RULES: &[(&str, &[&str])] = &[
+        ("iiovych", &["ii", "iy", "i"]),
+        ("iyovych", &["iy", "ii", "i"]),
+        ("iivna", &["ii", "iy", "i", "y", ""]),
+        ("yovych", &["y", "i", "", "a"]),
+        ("iovych", &["i", "y", "", "a"]),
+        ("ovych", &["o", "", "a"]),
+        ("ivna", &["o", "", "a"]),
+        ("yevich", &["iy", "y", "ii", "i"]),
+        ("yevna", &["iy", "y", "ii", "i"]),
+        ("eevich", &["ei", "ey", "ej"]),
+        ("eevna", &["ei", "ey", "ej"]),
+        ("aevich", &["ai", "ay", "aj"]),
+        ("aevna", &["ai", "ay", "aj"]),
+        ("ievich", &["ii", "iy", "ij"]),
+        ("ievna", &["ii", "iy", "ij"]),
+        ("evich", &["ii", "iy", "ij", "y", "i", "j", ""]),
+        ("evna", &["ii", "iy", "ij", "y", "i", "j", ""]),
+        ("ovich", &["", "o"]),
+        ("ovna", &["", "o"]),
+    ];
+    let (p, rules) = if is_cyrillic(&p) {
+        (p, RULES)
+    } else {
+        (ascii_letters(&p), LATIN_RULES)
+    };
+    for (suffix, endings) in rules {
         if let Some(stem) = p.strip_suffix(suffix) {
             for end in *endings {
                 add(format!("{stem}{end}"));
@@ -225,6 +270,30 @@ pub fn patronymic_bases(patronymic: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A Latin surname with its adjectival ending in one form: Ukrainian -ська / -ський and
+/// Russian -ская / -ский (and -цька / -цкая) differ by more than transliteration (Vynetska,
+/// Vinetskaia), though they are one name.
+pub fn fold_adjectival(latin: &str) -> String {
+    const ENDINGS: &[(&str, &str)] = &[
+        ("kaia", "ka"),
+        ("kaya", "ka"),
+        ("kaja", "ka"),
+        ("kyi", "ky"),
+        ("kii", "ky"),
+        ("kiy", "ky"),
+        ("kij", "ky"),
+        ("kyy", "ky"),
+    ];
+    for (end, to) in ENDINGS {
+        if let Some(stem) = latin.strip_suffix(end)
+            && (stem.ends_with('s') || stem.ends_with('c'))
+        {
+            return format!("{stem}{to}");
+        }
+    }
+    latin.to_owned()
 }
 
 /// The equivalents groups a patronymic's base names belong to.
@@ -334,5 +403,27 @@ mod tests {
             assert!(meet(a, b), "{a} {:?} / {b} {:?}", codes(a), codes(b));
         }
         assert!(given_codes("Микола") == given_codes("Nikolai"));
+    }
+
+    #[test]
+    fn latin_patronymics_meet_their_cyrillic_forms() {
+        for (latin, cyrillic) in [
+            ("Nikolaevich", "Миколайович"),
+            ("Evgen`evna", "Євгенівна"),
+            ("Sergeyevich", "Сергійович"),
+            ("Oleksiiovych", "Алексеевич"),
+            ("Mykolaivna", "Николаевна"),
+            ("Petrovich", "Петрович"),
+        ] {
+            let (a, b) = (patronymic_groups(latin), patronymic_groups(cyrillic));
+            assert!(
+                !a.is_empty() && a.iter().any(|g| b.contains(g)),
+                "{latin} {:?} {a:?} / {cyrillic} {:?} {b:?}",
+                patronymic_bases(latin),
+                patronymic_bases(cyrillic)
+            );
+        }
+        assert_eq!(fold_adjectival("vinetskaia"), fold_adjectival("vinetska"));
+        assert_eq!(fold_adjectival("kuzmetskii"), fold_adjectival("kuzmetskyi"));
     }
 }
