@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "homecoming/v1/exchange.proto",
     "homecoming/v1/person.proto",
     "homecoming/v1/event.proto",
+    "homecoming/v1/duplicate.proto",
     "homecoming/v1/figures.proto",
     "homecoming/v1/registry.proto",
     "homecoming/v1/watch.proto",

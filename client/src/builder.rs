@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use homecoming_proto::v1::{
     access_service_client::AccessServiceClient, audit_service_client::AuditServiceClient,
-    category_service_client::CategoryServiceClient, exchange_service_client::ExchangeServiceClient,
+    category_service_client::CategoryServiceClient,
+    duplicate_service_client::DuplicateServiceClient,
+    exchange_service_client::ExchangeServiceClient,
     person_event_service_client::PersonEventServiceClient,
     person_service_client::PersonServiceClient, registry_service_client::RegistryServiceClient,
     watch_service_client::WatchServiceClient,
@@ -220,8 +222,11 @@ impl ClientBuilder {
             watch: WatchServiceClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(n),
             access: AccessServiceClient::with_interceptor(channel.clone(), auth.clone()),
-            audit: AuditServiceClient::with_interceptor(channel.clone(), auth)
+            audit: AuditServiceClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(n),
+            duplicates: DuplicateServiceClient::with_interceptor(channel.clone(), auth)
+                .max_decoding_message_size(n)
+                .max_encoding_message_size(n),
             channel,
         }
     }

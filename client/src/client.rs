@@ -3,6 +3,7 @@
 use futures::Stream;
 use homecoming_proto::v1::{
     access_service_client::AccessServiceClient, audit_service_client::AuditServiceClient,
+    duplicate_service_client::DuplicateServiceClient,
     registry_service_client::RegistryServiceClient, watch_service_client::WatchServiceClient,
 };
 use tonic::transport::Channel;
@@ -32,6 +33,7 @@ pub struct Client {
     pub(crate) watch: WatchServiceClient<Transport>,
     pub(crate) access: AccessServiceClient<Transport>,
     pub(crate) audit: AuditServiceClient<Transport>,
+    pub(crate) duplicates: DuplicateServiceClient<Transport>,
 }
 
 impl Client {
@@ -185,6 +187,81 @@ impl Client {
                 })
             }
         })
+    }
+
+    /// Open duplicate candidates, best first: of one person (`person_id`), or of the whole
+    /// registry. `min_score`: 0 for the server's default (0.8).
+    pub fn duplicate_candidates(
+        &self,
+        person_id: Option<&str>,
+        min_score: f64,
+    ) -> impl Stream<Item = Result<proto::DuplicateCandidate, Error>> + Send + use<> {
+        let duplicates = self.duplicates.clone();
+        let person_id = person_id.unwrap_or_default().to_owned();
+        paged(move |page_token| {
+            let mut duplicates = duplicates.clone();
+            let person_id = person_id.clone();
+            async move {
+                let r = duplicates
+                    .list_duplicate_candidates(proto::ListDuplicateCandidatesRequest {
+                        person_id,
+                        min_score,
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                Ok(Page {
+                    items: r.candidates,
+                    next_page_token: r.next_page_token,
+                    revision: r.revision,
+                })
+            }
+        })
+    }
+
+    /// Merges `duplicate_id` into `survivor_id` (editor): the fields of `take` (update-mask
+    /// paths) from the duplicate, its links added to the survivor's, the duplicate gone (its
+    /// id then answers [`Error::NotFound`] with reason `MERGED` and metadata `survivor_id`).
+    /// `request_id` makes a retry safe.
+    pub async fn merge_persons(
+        &self,
+        survivor_id: &str,
+        duplicate_id: &str,
+        take: &[&str],
+        request_id: Option<&str>,
+    ) -> Result<proto::Person, Error> {
+        Ok(self
+            .duplicates
+            .clone()
+            .merge_persons(proto::MergePersonsRequest {
+                survivor_id: survivor_id.to_owned(),
+                duplicate_id: duplicate_id.to_owned(),
+                update_mask: (!take.is_empty()).then(|| prost_types::FieldMask {
+                    paths: take.iter().map(|p| (*p).to_owned()).collect(),
+                }),
+                request_id: request_id.unwrap_or_default().to_owned(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Records that two persons are not one (editor): the pair never becomes a candidate again.
+    pub async fn dismiss_duplicate(
+        &self,
+        person_id: &str,
+        other_person_id: &str,
+        reason: &str,
+    ) -> Result<(), Error> {
+        self.duplicates
+            .clone()
+            .dismiss_duplicate_candidate(proto::DismissDuplicateCandidateRequest {
+                person_id: person_id.to_owned(),
+                other_person_id: other_person_id.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .await?;
+        Ok(())
     }
 
     /// The underlying channel, for services this crate does not wrap (e.g. health).

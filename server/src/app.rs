@@ -31,6 +31,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         max_connections: config.db_max_connections,
         sqlite_synchronous_full: config.sqlite_synchronous == SqliteSynchronous::Full,
+        duplicate_search: config.duplicate_search,
         ..StoreOptions::default()
     };
     Store::open(&config.database_url, &options)

@@ -146,6 +146,10 @@ pub struct Config {
     #[arg(long, global = true, env = "HOMECOMING_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
 
+    /// Find duplicate candidates when persons are written (created, updated, imported).
+    #[arg(long, global = true, env = "HOMECOMING_DUPLICATE_SEARCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub duplicate_search: bool,
+
     /// Idle time after which a watch that asked for progress gets a bookmark.
     #[arg(long, global = true, env = "HOMECOMING_WATCH_PROGRESS_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub watch_progress_interval: Duration,

@@ -108,6 +108,10 @@ pub enum Error {
     /// NOT_FOUND.
     #[error("{resource} {id:?} not found")]
     NotFound { resource: &'static str, id: String },
+    /// NOT_FOUND: the person was merged into `survivor_id` (MergePersons); a client holding
+    /// the old id follows the survivor's.
+    #[error("person {id:?} was merged into person {survivor_id:?}")]
+    Merged { id: String, survivor_id: String },
     /// ALREADY_EXISTS: a unique field already holds this value.
     #[error("a {resource} with {field} {value:?} already exists")]
     AlreadyExists {

@@ -511,6 +511,7 @@ pub fn history_out(h: History, caller: &Caller) -> pb::GetPersonHistoryResponse 
                     role: v.role.code(),
                     operation: operation as i32,
                     changes,
+                    merged_person_id: v.merged_person_id.unwrap_or_default(),
                 }
             })
             .collect(),
@@ -1317,6 +1318,39 @@ audited!(none: (), WatchSpec, pb::GetPersonHistoryResponse, pb::Statistics, pb::
     pb::CreatePersonEventRequest, pb::ListPersonEventsRequest, pb::LookupPersonRequest,
     pb::LookupExchangeRequest, pb::ImportPersonsRequest);
 
+impl Audited for pb::ListDuplicateCandidatesRequest {
+    fn resource_ids(&self) -> Vec<String> {
+        if self.person_id.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![audit_id(&self.person_id)]
+        }
+    }
+}
+impl Audited for pb::ListDuplicateCandidatesResponse {
+    fn resource_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for c in &self.candidates {
+            for id in [&c.person_id, &c.other_person_id] {
+                if !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        ids
+    }
+}
+impl Audited for pb::MergePersonsRequest {
+    fn resource_ids(&self) -> Vec<String> {
+        vec![audit_id(&self.survivor_id), audit_id(&self.duplicate_id)]
+    }
+}
+impl Audited for pb::DismissDuplicateCandidateRequest {
+    fn resource_ids(&self) -> Vec<String> {
+        vec![audit_id(&self.person_id), audit_id(&self.other_person_id)]
+    }
+}
+
 impl Audited for pb::ImportPersonsResponse {
     fn resource_ids(&self) -> Vec<String> {
         self.results
@@ -1362,5 +1396,27 @@ mod tests {
             date_problem(2001, 4, 0, false),
             "the day of April 2001 is missing"
         );
+    }
+}
+
+/// A page of duplicate candidates.
+pub fn candidates_out(
+    page: crate::store::Page<crate::store::Candidate>,
+) -> pb::ListDuplicateCandidatesResponse {
+    pb::ListDuplicateCandidatesResponse {
+        candidates: page
+            .items
+            .into_iter()
+            .map(|c| pb::DuplicateCandidate {
+                person_id: c.person_id,
+                other_person_id: c.other_person_id,
+                score: c.score,
+                reasons: c.reasons,
+                revision: c.revision,
+                find_time: Some(timestamp(c.find_time)),
+            })
+            .collect(),
+        next_page_token: page.next_page_token.unwrap_or_default(),
+        revision: page.revision,
     }
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod category;
 pub mod convert;
+pub mod duplicate;
 pub mod event;
 pub mod exchange;
 pub mod observe;

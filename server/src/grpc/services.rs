@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use homecoming_proto::v1::{
     access_service_server::AccessServiceServer, audit_service_server::AuditServiceServer,
-    category_service_server::CategoryServiceServer, exchange_service_server::ExchangeServiceServer,
+    category_service_server::CategoryServiceServer,
+    duplicate_service_server::DuplicateServiceServer,
+    exchange_service_server::ExchangeServiceServer,
     person_event_service_server::PersonEventServiceServer,
     person_service_server::PersonServiceServer, registry_service_server::RegistryServiceServer,
     watch_service_server::WatchServiceServer,
@@ -16,9 +18,9 @@ use homecoming_proto::v1::{
 use tonic::service::Routes;
 
 use super::{
-    Rpc, access::AccessApi, audit::AuditApi, category::CategoryApi, event::PersonEventApi,
-    exchange::ExchangeApi, person::PersonApi, registry::RegistryApi, tokens::Authenticator,
-    watch::WatchApi,
+    Rpc, access::AccessApi, audit::AuditApi, category::CategoryApi, duplicate::DuplicateApi,
+    event::PersonEventApi, exchange::ExchangeApi, person::PersonApi, registry::RegistryApi,
+    tokens::Authenticator, watch::WatchApi,
 };
 use crate::{domain::Role, metrics::MethodLabels, watch::Hub};
 
@@ -107,6 +109,11 @@ services! {
         ListPersonEvents: Viewer,
         UpdatePersonEvent: Editor,
         DeletePersonEvent: Editor,
+    }
+    DuplicateServiceServer(p) => DuplicateApi::new(p.rpc.clone()), "homecoming.v1.DuplicateService" {
+        ListDuplicateCandidates: Viewer,
+        MergePersons: Editor,
+        DismissDuplicateCandidate: Editor,
     }
     RegistryServiceServer(p) => RegistryApi::new(p.rpc.clone()), "homecoming.v1.RegistryService" {
         GetStatistics: Viewer,

@@ -155,6 +155,13 @@ impl From<Error> for Status {
                     e.to_string(),
                 )
             }
+            Error::Merged { id, survivor_id } => {
+                let message = format!("person {id:?} was merged into person {survivor_id:?}");
+                meta.insert("resource".to_owned(), "person".to_owned());
+                meta.insert("id".to_owned(), id);
+                meta.insert("survivor_id".to_owned(), survivor_id);
+                (Code::NotFound, "MERGED", message)
+            }
             e @ Error::AlreadyExists { .. } => {
                 if let Error::AlreadyExists {
                     resource,

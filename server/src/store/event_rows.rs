@@ -71,3 +71,30 @@ pub(super) async fn mirror_restricted(
     }
     Ok(())
 }
+
+/// Every event of person `from` moves to person `to` (a merge), taking `to`'s restriction;
+/// each logged as updated.
+pub(super) async fn move_all(
+    w: &mut Write,
+    from: &str,
+    to: &str,
+    restricted: bool,
+) -> Result<(), Error> {
+    for before in events_of(w, from).await? {
+        let after = PersonEvent {
+            meta: Meta {
+                update_time: w.now,
+                revision: w.revision,
+                ..before.meta.clone()
+            },
+            fields: PersonEventFields {
+                person_id: Some(to.to_owned()),
+                restricted,
+                ..before.fields.clone()
+            },
+        };
+        ROWS.update(&w.txn, &after.meta, &after.fields).await?;
+        w.log(Operation::Updated, &after, Some(&before))?;
+    }
+    Ok(())
+}

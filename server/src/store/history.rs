@@ -29,6 +29,8 @@ pub struct Version {
     pub person: Person,
     /// The person before it (`None` for the first version).
     pub previous: Option<Person>,
+    /// The person merged into this one by this change (MergePersons).
+    pub merged_person_id: Option<String>,
 }
 
 /// A page of a person's versions, oldest first.
@@ -83,8 +85,10 @@ impl Store {
         } else {
             None
         };
+        let merges = super::duplicates::merges_into(&txn, id).await?;
         for v in &mut versions {
             v.previous = previous.replace(v.person.clone());
+            v.merged_person_id = merges.get(&v.revision).cloned();
         }
         Ok(History {
             versions,
@@ -200,6 +204,7 @@ pub(super) async fn versions<C: ConnectionTrait>(
                 .ok_or_else(|| Error::Internal("history operation".into()))?,
             person,
             previous: None,
+            merged_person_id: None,
         });
     }
     Ok(out)

@@ -36,6 +36,7 @@ mod audit;
 mod categories;
 mod changes;
 mod codec;
+mod duplicates;
 mod entity;
 mod event_rows;
 mod events;
@@ -70,6 +71,7 @@ use std::sync::Arc;
 use crate::domain::{Error, access::Call};
 
 pub use changes::{ReadSnapshot, check_filter};
+pub use duplicates::{CROWDED_KEY, Candidate, CandidateQuery, REASON_MAX, SCORE_FLOOR};
 pub use history::{History, Version};
 pub use import::ImportOptions;
 pub use maintenance::{Maintenance, MaintenanceOptions};
@@ -102,6 +104,9 @@ pub struct StoreOptions {
     /// SQLite `synchronous=FULL` (an acknowledged write survives power loss) instead of NORMAL
     /// (survives a crash of the process, may lose the last commits on power loss).
     pub sqlite_synchronous_full: bool,
+    /// Find duplicate candidates when persons are written (off: a registry loading lists it
+    /// will review later, or the benchmark's comparison).
+    pub duplicate_search: bool,
 }
 
 impl Default for StoreOptions {
@@ -110,6 +115,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
             sqlite_synchronous_full: true,
+            duplicate_search: true,
         }
     }
 }
@@ -140,6 +146,7 @@ pub struct Store {
     /// Writes through this handle are checked in full and then rolled back instead of
     /// committed (`validate_only`, AIP-163): no revision used, no change, no event.
     validate_only: bool,
+    duplicate_search: bool,
 }
 
 /// The file of a `sqlite://FILE?…` or `sqlite:FILE` url.
@@ -241,6 +248,7 @@ impl Store {
                     call: None,
                     groups: Default::default(),
                     validate_only: false,
+                    duplicate_search: options.duplicate_search,
                 }
             }
             Backend::Postgres => {
@@ -260,6 +268,7 @@ impl Store {
                     call: None,
                     groups: Default::default(),
                     validate_only: false,
+                    duplicate_search: options.duplicate_search,
                 }
             }
         };

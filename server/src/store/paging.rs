@@ -277,7 +277,7 @@ fn key_json(row: &QueryResult, f: &ListField) -> Result<serde_json::Value, Error
 }
 
 #[derive(Serialize, Deserialize)]
-struct PageToken {
+pub(super) struct PageToken {
     /// Hash of the resource, filter and ordering this token belongs to.
     h: String,
     /// Sort key values of the last row of the previous page.
@@ -290,7 +290,36 @@ impl PageToken {
         Ok(URL_SAFE_NO_PAD.encode(json))
     }
 
-    fn decode(s: &str, binding: &str) -> Result<PageToken, Error> {
+    /// The token after a duplicate candidate (its score in hundredths and its pair).
+    pub(super) fn of_candidate(
+        binding: String,
+        score: i32,
+        a: &str,
+        b: &str,
+    ) -> Result<String, Error> {
+        PageToken {
+            h: binding,
+            k: vec![score.into(), a.into(), b.into()],
+        }
+        .encode()
+    }
+
+    /// The candidate a token of [`PageToken::of_candidate`] follows.
+    pub(super) fn keys_of_candidate(&self) -> Result<(i32, String, String), Error> {
+        use serde_json::Value as J;
+        match self.k.as_slice() {
+            [J::Number(n), J::String(a), J::String(b)] => {
+                let score = n
+                    .as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(bad_token)?;
+                Ok((score, a.clone(), b.clone()))
+            }
+            _ => Err(bad_token()),
+        }
+    }
+
+    pub(super) fn decode(s: &str, binding: &str) -> Result<PageToken, Error> {
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad_token())?;
         let token: PageToken = serde_json::from_slice(&bytes).map_err(|_| bad_token())?;
         if token.h != binding {

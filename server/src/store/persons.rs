@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{
     ListQuery, Page, Store,
     codec::{Rows, check_etag, unique_row},
-    event_rows, exchanges, external, links, record,
+    duplicates, event_rows, exchanges, external, links, record,
     schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_NAME_KEYS, PERSONS},
     write::{IdempotencyKey, Operation, Write},
 };
@@ -129,7 +129,7 @@ impl Store {
     /// if there were none.
     #[tracing::instrument(name = "store.get_person", skip_all)]
     pub async fn get_person(&self, id: &str) -> Result<Person, Error> {
-        self.visible(find(&self.reader, id).await?)
+        self.visible_or_merged(&self.reader, id).await
     }
 
     fn visible(&self, p: Person) -> Result<Person, Error> {
@@ -252,6 +252,9 @@ pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), 
         .collect();
     links::insert(w, PERSON_NAME_KEYS, &rows).await?;
     insert_external_ids(w, persons).await?;
+    let written: Vec<(&Person, Option<&PersonFields>)> =
+        persons.iter().map(|p| (p, None)).collect();
+    duplicates::index(w, &written).await?;
     for p in persons {
         w.log(Operation::Created, p, None)?;
     }
@@ -341,6 +344,7 @@ pub(super) async fn rewrite(
     if p.fields.restricted != current.fields.restricted {
         event_rows::mirror_restricted(w, id, p.fields.restricted).await?;
     }
+    duplicates::index(w, &[(&p, Some(&current.fields))]).await?;
     w.log(Operation::Updated, &p, Some(current))?;
     Ok(p)
 }

@@ -166,6 +166,11 @@ pub const PERSON_NAME_KEYS: Link = Link {
     owner: "person_id",
     value: "key",
 };
+pub const PERSON_MATCH_KEYS: Link = Link {
+    table: "person_match_keys",
+    owner: "person_id",
+    value: "key",
+};
 pub const PERSON_EXTERNAL_IDS: Link = Link {
     table: "person_external_ids",
     owner: "person_id",

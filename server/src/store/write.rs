@@ -58,6 +58,8 @@ pub struct Write {
     groups: Arc<GroupCommit>,
     /// Roll back instead of committing (`Store::validating`).
     validate_only: bool,
+    /// Find duplicate candidates of the persons written (`StoreOptions::duplicate_search`).
+    pub(super) duplicate_search: bool,
 }
 
 /// A write's turn. Ended without `finished` (the write failed, or was dropped), it closes the
@@ -179,6 +181,7 @@ impl Store {
             turn,
             groups: self.groups.clone(),
             validate_only: self.validate_only,
+            duplicate_search: self.duplicate_search,
         })
     }
 }

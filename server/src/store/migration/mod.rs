@@ -12,6 +12,7 @@ mod m20261201_000006_person_events;
 mod m20261201_000007_person_history;
 mod m20261202_000008_external_ids;
 mod m20261202_000009_audit_request_id;
+mod m20261202_000010_duplicates;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_person_history::Migration),
             Box::new(m20261202_000008_external_ids::Migration),
             Box::new(m20261202_000009_audit_request_id::Migration),
+            Box::new(m20261202_000010_duplicates::Migration),
         ]
     }
 }

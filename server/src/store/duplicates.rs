@@ -1,0 +1,615 @@
+//! Duplicate candidates (scored by `domain::duplicates`): found when a person is written, in
+//! the write's transaction, through the blocking keys of `person_match_keys` (no scan of all
+//! persons); listed best first; dismissed for good; and merged.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait,
+    sea_query::{Alias, Cond, Expr, ExprTrait, OnConflict, Order, Query},
+};
+
+use super::{
+    Page, Store,
+    codec::{json_list, time, to_json},
+    event_rows, links,
+    paging::PageToken,
+    persons::{self, ROWS, find_by, find_visible},
+    schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_MATCH_KEYS, PERSON_NAME_KEYS},
+    write::{IdempotencyKey, Operation, Write},
+};
+use crate::domain::{
+    Error, PERSON, Person, PersonFields,
+    duplicates::{assess, blocking_keys},
+    page_size,
+    schema::Mask,
+};
+
+/// Pairs scoring below this are not kept: a caller may ask for candidates down to it.
+pub const SCORE_FLOOR: f64 = 0.5;
+
+/// A blocking key shared by more persons than this is not searched (a very common name and
+/// nothing else): the cost of a write stays bounded, and such a key alone is weak evidence.
+/// The person's other keys (other spellings, the service number) still are.
+pub const CROWDED_KEY: i64 = 500;
+
+/// Longest dismissal reason, in characters.
+pub const REASON_MAX: usize = 1000;
+
+/// Two persons that may be one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The lesser id of the pair.
+    pub person_id: String,
+    pub other_person_id: String,
+    /// 0..1, two decimals.
+    pub score: f64,
+    pub reasons: Vec<String>,
+    /// The revision of the write that found the pair.
+    pub revision: i64,
+    pub find_time: DateTime<Utc>,
+}
+
+/// A ListDuplicateCandidates request, validated.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateQuery {
+    /// Only the candidates of this person.
+    pub person_id: Option<String>,
+    pub min_score: f64,
+    pub page_size: i32,
+    pub page_token: String,
+}
+
+/// The pair in the order it is stored.
+fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+fn hundredths(score: f64) -> i32 {
+    (score * 100.0).round() as i32
+}
+
+/// Whether two versions of a person compare the same with every other (the fields the keys
+/// and the score read).
+fn same_match_fields(a: &PersonFields, b: &PersonFields) -> bool {
+    a.family_name == b.family_name
+        && a.given_name == b.given_name
+        && a.patronymic == b.patronymic
+        && a.aliases == b.aliases
+        && a.date_of_birth == b.date_of_birth
+        && a.sex == b.sex
+        && a.service_number == b.service_number
+        && a.external_ids == b.external_ids
+}
+
+/// Finds the candidates of persons just written in `w` (`previous`: the stored fields a
+/// rewrite replaced, `None` for a new person): replaces their keys and candidates, compares
+/// them with every person sharing a key that is not crowded (each other included), and keeps
+/// the pairs at or above [`SCORE_FLOOR`] that were not dismissed. Persons whose compared
+/// fields did not change are left as they are.
+pub(super) async fn index(
+    w: &Write,
+    written: &[(&Person, Option<&PersonFields>)],
+) -> Result<(), Error> {
+    if !w.duplicate_search {
+        return Ok(());
+    }
+    let changed: Vec<&Person> = written
+        .iter()
+        .filter(|(p, prev)| prev.is_none_or(|f| !same_match_fields(&p.fields, f)))
+        .map(|(p, _)| *p)
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let rewritten: Vec<&str> = written
+        .iter()
+        .filter(|(p, prev)| prev.is_some_and(|f| !same_match_fields(&p.fields, f)))
+        .map(|(p, _)| p.meta.id.as_str())
+        .collect();
+    for chunk in rewritten.chunks(500) {
+        w.execute(
+            &Query::delete()
+                .from_table(Alias::new(PERSON_MATCH_KEYS.table))
+                .and_where(Expr::col(Alias::new("person_id")).is_in(chunk.iter().copied()))
+                .to_owned(),
+        )
+        .await?;
+        w.execute(
+            &Query::delete()
+                .from_table(Alias::new("duplicate_candidates"))
+                .cond_where(
+                    Cond::any()
+                        .add(Expr::col(Alias::new("person_id")).is_in(chunk.iter().copied()))
+                        .add(Expr::col(Alias::new("other_person_id")).is_in(chunk.iter().copied())),
+                )
+                .to_owned(),
+        )
+        .await?;
+    }
+    let keys: Vec<(&Person, Vec<String>)> = changed
+        .iter()
+        .map(|p| (*p, blocking_keys(&p.fields)))
+        .collect();
+    let rows: Vec<(&str, &str)> = keys
+        .iter()
+        .flat_map(|(p, ks)| ks.iter().map(|k| (p.meta.id.as_str(), k.as_str())))
+        .collect();
+    links::insert(w, PERSON_MATCH_KEYS, &rows).await?;
+
+    // The members of every key that is not crowded.
+    let wanted: HashSet<&str> = rows.iter().map(|(_, k)| *k).collect();
+    let wanted: Vec<&str> = wanted.into_iter().collect();
+    let mut members: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in wanted.chunks(500) {
+        let counts = Query::select()
+            .column(Alias::new("key"))
+            .from(Alias::new(PERSON_MATCH_KEYS.table))
+            .and_where(Expr::col(Alias::new("key")).is_in(chunk.iter().copied()))
+            .group_by_col(Alias::new("key"))
+            .and_having(Expr::col(Alias::new("key")).count().lte(CROWDED_KEY))
+            .to_owned();
+        let usable: Vec<String> = w
+            .txn
+            .query_all(&counts)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String>("", "key"))
+            .collect::<Result<_, _>>()?;
+        for keys in usable.chunks(500) {
+            let q = Query::select()
+                .columns([Alias::new("key"), Alias::new("person_id")])
+                .from(Alias::new(PERSON_MATCH_KEYS.table))
+                .and_where(Expr::col(Alias::new("key")).is_in(keys.iter().map(String::as_str)))
+                .to_owned();
+            for r in w.txn.query_all(&q).await? {
+                members
+                    .entry(r.try_get("", "key")?)
+                    .or_default()
+                    .push(r.try_get("", "person_id")?);
+            }
+        }
+    }
+    let mut pairs: HashSet<(String, String)> = HashSet::new();
+    for (p, ks) in &keys {
+        let id = p.meta.id.as_str();
+        for other in ks.iter().filter_map(|k| members.get(k)).flatten() {
+            if other != id {
+                let (a, b) = ordered(id, other);
+                pairs.insert((a.to_owned(), b.to_owned()));
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return Ok(());
+    }
+
+    // The fields of everyone in a pair: the written persons as they are now, the others read.
+    let mut fields: HashMap<&str, &PersonFields> = changed
+        .iter()
+        .map(|p| (p.meta.id.as_str(), &p.fields))
+        .collect();
+    let others: Vec<String> = pairs
+        .iter()
+        .flat_map(|(a, b)| [a, b])
+        .filter(|id| !fields.contains_key(id.as_str()))
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let read = find_by(&w.txn, "id", &others).await?;
+    for p in &read {
+        fields.insert(p.meta.id.as_str(), &p.fields);
+    }
+    let ids: Vec<&str> = changed.iter().map(|p| p.meta.id.as_str()).collect();
+    let dismissed = dismissed_pairs(&w.txn, &ids).await?;
+
+    let mut found = Vec::new();
+    for (a, b) in &pairs {
+        if dismissed.contains(&(a.clone(), b.clone())) {
+            continue;
+        }
+        let (Some(fa), Some(fb)) = (fields.get(a.as_str()), fields.get(b.as_str())) else {
+            continue;
+        };
+        let s = assess(fa, fb);
+        if s.score >= SCORE_FLOOR {
+            found.push((a, b, s));
+        }
+    }
+    // A stable order, so that a batch writes its rows the same way every time.
+    found.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    for chunk in found.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table(Alias::new("duplicate_candidates")).columns(
+            [
+                "person_id",
+                "other_person_id",
+                "score",
+                "reasons",
+                "revision",
+                "find_time",
+            ]
+            .map(Alias::new),
+        );
+        for (a, b, s) in chunk {
+            q.values([
+                a.as_str().into(),
+                b.as_str().into(),
+                hundredths(s.score).into(),
+                to_json(&s.reasons)?.into(),
+                w.revision.into(),
+                w.now_micros().into(),
+            ])
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        q.on_conflict(
+            OnConflict::columns([Alias::new("person_id"), Alias::new("other_person_id")])
+                .update_columns(["score", "reasons", "revision", "find_time"].map(Alias::new))
+                .to_owned(),
+        );
+        w.execute(&q).await?;
+    }
+    Ok(())
+}
+
+/// The dismissed pairs that involve one of `ids`.
+async fn dismissed_pairs<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[&str],
+) -> Result<HashSet<(String, String)>, Error> {
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let q = Query::select()
+            .columns([Alias::new("person_id"), Alias::new("other_person_id")])
+            .from(Alias::new("duplicate_dismissals"))
+            .cond_where(
+                Cond::any()
+                    .add(Expr::col(Alias::new("person_id")).is_in(chunk.iter().copied()))
+                    .add(Expr::col(Alias::new("other_person_id")).is_in(chunk.iter().copied())),
+            )
+            .to_owned();
+        for r in conn.query_all(&q).await? {
+            out.insert((
+                r.try_get("", "person_id")?,
+                r.try_get("", "other_person_id")?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The person `id` was merged into, following merges of merges, if it was merged.
+pub(super) async fn survivor_of<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> Result<Option<String>, Error> {
+    let mut current = id.to_owned();
+    let mut survivor = None;
+    // A chain is flattened at each merge (see `merge_persons`); the bound only guards against a
+    // cycle written by hand.
+    for _ in 0..16 {
+        let q = Query::select()
+            .column(Alias::new("survivor_id"))
+            .from(Alias::new("person_merges"))
+            .and_where(Expr::col(Alias::new("duplicate_id")).eq(current.as_str()))
+            .to_owned();
+        match conn.query_one(&q).await? {
+            Some(r) => {
+                current = r.try_get("", "survivor_id")?;
+                survivor = Some(current.clone());
+            }
+            None => break,
+        }
+    }
+    Ok(survivor)
+}
+
+/// The persons merged into `survivor_id` at each revision (for its history).
+pub(super) async fn merges_into<C: ConnectionTrait>(
+    conn: &C,
+    survivor_id: &str,
+) -> Result<HashMap<i64, String>, Error> {
+    let q = Query::select()
+        .columns([Alias::new("duplicate_id"), Alias::new("revision")])
+        .from(Alias::new("person_merges"))
+        .and_where(Expr::col(Alias::new("survivor_id")).eq(survivor_id))
+        .to_owned();
+    let mut out = HashMap::new();
+    for r in conn.query_all(&q).await? {
+        out.insert(r.try_get("", "revision")?, r.try_get("", "duplicate_id")?);
+    }
+    Ok(out)
+}
+
+/// Adds to `into` each of `from` it does not hold yet.
+fn union<T: PartialEq + Clone>(into: &mut Vec<T>, from: &[T]) {
+    for x in from {
+        if !into.contains(x) {
+            into.push(x.clone());
+        }
+    }
+}
+
+/// "Family Given Patronymic", as an alias holds a whole name.
+fn full_name(f: &PersonFields) -> String {
+    [&f.family_name, &f.given_name, &f.patronymic]
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Store {
+    /// Open candidates, best first (score, then the pair's ids, descending); of one person
+    /// when `person_id` is set. Pairs with a restricted person only for callers who may see
+    /// restricted persons.
+    #[tracing::instrument(name = "store.list_duplicate_candidates", skip_all)]
+    pub async fn list_duplicate_candidates(
+        &self,
+        q: &CandidateQuery,
+    ) -> Result<Page<Candidate>, Error> {
+        let size = page_size(q.page_size)?;
+        let min = hundredths(q.min_score.max(SCORE_FLOOR));
+        let binding = format!(
+            "duplicates|{}|{min}",
+            q.person_id.as_deref().unwrap_or_default()
+        );
+        let after = match q.page_token.trim() {
+            "" => None,
+            t => Some(PageToken::decode(t, &binding)?.keys_of_candidate()?),
+        };
+        self.read_page(async |txn| {
+            if let Some(id) = &q.person_id {
+                self.visible_or_merged(txn, id).await?;
+            }
+            let c = Alias::new("c");
+            let col = |name: &str| Expr::col((c.clone(), Alias::new(name)));
+            let mut select = Query::select();
+            select
+                .columns(
+                    [
+                        "person_id",
+                        "other_person_id",
+                        "score",
+                        "reasons",
+                        "revision",
+                        "find_time",
+                    ]
+                    .map(|n| (c.clone(), Alias::new(n))),
+                )
+                .from_as(Alias::new("duplicate_candidates"), c.clone())
+                .and_where(col("score").gte(min));
+            if let Some(id) = &q.person_id {
+                select.cond_where(
+                    Cond::any()
+                        .add(col("person_id").eq(id.as_str()))
+                        .add(col("other_person_id").eq(id.as_str())),
+                );
+            }
+            if !self.sees_restricted() {
+                for (side, column) in [("a", "person_id"), ("b", "other_person_id")] {
+                    let t = Alias::new(side);
+                    select.join_as(
+                        sea_orm::sea_query::JoinType::InnerJoin,
+                        Alias::new(ROWS.table),
+                        t.clone(),
+                        Expr::col((t.clone(), Alias::new("id")))
+                            .equals((c.clone(), Alias::new(column))),
+                    );
+                    select.and_where(Expr::col((t, Alias::new("restricted"))).eq(false));
+                }
+            }
+            if let Some((score, a, b)) = &after {
+                select.cond_where(
+                    Cond::any().add(col("score").lt(*score)).add(
+                        Cond::all().add(col("score").eq(*score)).add(
+                            Cond::any().add(col("person_id").lt(a.as_str())).add(
+                                Cond::all()
+                                    .add(col("person_id").eq(a.as_str()))
+                                    .add(col("other_person_id").lt(b.as_str())),
+                            ),
+                        ),
+                    ),
+                );
+            }
+            select
+                .order_by((c.clone(), Alias::new("score")), Order::Desc)
+                .order_by((c.clone(), Alias::new("person_id")), Order::Desc)
+                .order_by((c.clone(), Alias::new("other_person_id")), Order::Desc)
+                .limit(size + 1);
+            let mut items = Vec::new();
+            for r in txn.query_all(&select).await? {
+                let score: i32 = r.try_get("", "score")?;
+                let reasons: String = r.try_get("", "reasons")?;
+                items.push(Candidate {
+                    person_id: r.try_get("", "person_id")?,
+                    other_person_id: r.try_get("", "other_person_id")?,
+                    score: f64::from(score) / 100.0,
+                    reasons: json_list(&reasons)?,
+                    revision: r.try_get("", "revision")?,
+                    find_time: time(r.try_get("", "find_time")?),
+                });
+            }
+            let next = if items.len() as u64 > size {
+                items.truncate(size as usize);
+                match items.last() {
+                    Some(last) => Some(PageToken::of_candidate(
+                        binding.clone(),
+                        hundredths(last.score),
+                        &last.person_id,
+                        &last.other_person_id,
+                    )?),
+                    None => None,
+                }
+            } else {
+                None
+            };
+            Ok((items, next))
+        })
+        .await
+    }
+
+    /// The person as [`Store::get_person`] gives it, read in `conn`: a merged-away id is
+    /// [`Error::Merged`].
+    pub(super) async fn visible_or_merged<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        id: &str,
+    ) -> Result<Person, Error> {
+        match find_visible(self, conn, id).await {
+            Err(Error::NotFound { resource, id }) => match survivor_of(conn, &id).await? {
+                Some(survivor_id) => Err(Error::Merged { id, survivor_id }),
+                None => Err(Error::NotFound { resource, id }),
+            },
+            other => other,
+        }
+    }
+
+    /// Records that two persons are not one: the pair is no longer a candidate and never
+    /// becomes one again. Both must exist (and be visible to the caller).
+    #[tracing::instrument(name = "store.dismiss_duplicate", skip_all)]
+    pub async fn dismiss_duplicate(
+        &self,
+        person_id: &str,
+        other_person_id: &str,
+        reason: &str,
+    ) -> Result<(), Error> {
+        if person_id == other_person_id {
+            return Err(Error::invalid(
+                "other_person_id",
+                "must differ from person_id",
+            ));
+        }
+        let w = self.begin_write().await?;
+        self.visible_or_merged(&w.txn, person_id).await?;
+        self.visible_or_merged(&w.txn, other_person_id).await?;
+        let (a, b) = ordered(person_id, other_person_id);
+        let mut q = Query::insert();
+        q.into_table(Alias::new("duplicate_dismissals"))
+            .columns(
+                [
+                    "person_id",
+                    "other_person_id",
+                    "reason",
+                    "revision",
+                    "dismiss_time",
+                ]
+                .map(Alias::new),
+            )
+            .values([
+                a.into(),
+                b.into(),
+                reason.into(),
+                w.revision.into(),
+                w.now_micros().into(),
+            ])
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .on_conflict(
+                OnConflict::columns([Alias::new("person_id"), Alias::new("other_person_id")])
+                    .update_columns(["reason", "revision", "dismiss_time"].map(Alias::new))
+                    .to_owned(),
+            );
+        w.execute(&q).await?;
+        w.execute(
+            &Query::delete()
+                .from_table(Alias::new("duplicate_candidates"))
+                .and_where(Expr::col(Alias::new("person_id")).eq(a))
+                .and_where(Expr::col(Alias::new("other_person_id")).eq(b))
+                .to_owned(),
+        )
+        .await?;
+        w.commit().await
+    }
+
+    /// Merges `duplicate_id` into `survivor_id`, in one write (one revision): the fields of
+    /// `mask` from the duplicate (none when the mask is empty); its events, categories,
+    /// external ids, aliases, contacts and identity documents added to the survivor's; its
+    /// name kept as an alias; the duplicate deleted, its id answering [`Error::Merged`].
+    #[tracing::instrument(name = "store.merge_persons", skip_all)]
+    pub async fn merge_persons(
+        &self,
+        survivor_id: &str,
+        duplicate_id: &str,
+        mask: Option<&Mask>,
+        request_id: Option<String>,
+    ) -> Result<Person, Error> {
+        if survivor_id == duplicate_id {
+            return Err(Error::invalid(
+                "duplicate_id",
+                "must differ from survivor_id",
+            ));
+        }
+        let key = IdempotencyKey::of("MergePersons", request_id, || {
+            Ok(format!("{survivor_id}|{duplicate_id}|{mask:?}"))
+        })?;
+        let mut w = self.begin_write().await?;
+        if let Some(key) = &key
+            && let Some(done) = w.recall::<Vec<Person>>(key).await?
+        {
+            return done
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Internal("a stored merge holds no person".into()));
+        }
+        let survivor = self.visible_or_merged(&w.txn, survivor_id).await?;
+        let duplicate = self.visible_or_merged(&w.txn, duplicate_id).await?;
+        let mut fields = survivor.fields.clone();
+        if let Some(mask) = mask {
+            PERSON.apply(&mut fields, &duplicate.fields, mask)?;
+        }
+        let d = &duplicate.fields;
+        union(&mut fields.category_codes, &d.category_codes);
+        union(&mut fields.external_ids, &d.external_ids);
+        union(&mut fields.contacts, &d.contacts);
+        union(&mut fields.identity_documents, &d.identity_documents);
+        union(&mut fields.aliases, &d.aliases);
+        let name = full_name(d);
+        if !name.is_empty() && name != full_name(&fields) {
+            union(&mut fields.aliases, &[name]);
+        }
+        fields.restricted |= d.restricted;
+        let fields = fields
+            .validate(chrono::Utc::now().date_naive())
+            .map_err(|e| e.prefixed("survivor"))?;
+
+        // The duplicate goes first: its external ids become free for the survivor to hold.
+        event_rows::move_all(&mut w, duplicate_id, survivor_id, fields.restricted).await?;
+        links::replace(&w, PERSON_CATEGORIES, duplicate_id, &[]).await?;
+        links::replace(&w, PERSON_NAME_KEYS, duplicate_id, &[]).await?;
+        links::replace(&w, PERSON_EXTERNAL_IDS, duplicate_id, &[]).await?;
+        ROWS.delete(&w.txn, duplicate_id).await?;
+        w.log(Operation::Deleted, &duplicate, None)?;
+        // Merges into the duplicate now lead to the survivor.
+        w.execute(
+            &Query::update()
+                .table(Alias::new("person_merges"))
+                .value(Alias::new("survivor_id"), survivor_id)
+                .and_where(Expr::col(Alias::new("survivor_id")).eq(duplicate_id))
+                .to_owned(),
+        )
+        .await?;
+        w.execute(
+            &Query::insert()
+                .into_table(Alias::new("person_merges"))
+                .columns(["duplicate_id", "survivor_id", "revision", "merge_time"].map(Alias::new))
+                .values([
+                    duplicate_id.into(),
+                    survivor_id.into(),
+                    w.revision.into(),
+                    w.now_micros().into(),
+                ])
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .to_owned(),
+        )
+        .await?;
+        let merged = persons::rewrite(&mut w, &survivor, fields).await?;
+        if let Some(key) = &key {
+            w.remember(key, &vec![merged.clone()]).await?;
+        }
+        w.commit().await?;
+        Ok(merged)
+    }
+}
