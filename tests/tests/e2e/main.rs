@@ -4,6 +4,7 @@
 mod access;
 mod adversarial;
 mod categories;
+mod duplicates;
 mod errors;
 mod events;
 mod exchanges;
