@@ -1260,6 +1260,28 @@ pub fn watch_response_out(m: Message, caller: &Caller) -> pb::WatchResponse {
     pb::WatchResponse { kind: Some(kind) }
 }
 
+/// A page of duplicate candidates.
+pub fn candidates_out(
+    page: crate::store::Page<crate::store::Candidate>,
+) -> pb::ListDuplicateCandidatesResponse {
+    pb::ListDuplicateCandidatesResponse {
+        candidates: page
+            .items
+            .into_iter()
+            .map(|c| pb::DuplicateCandidate {
+                person_id: c.person_id,
+                other_person_id: c.other_person_id,
+                score: c.score,
+                reasons: c.reasons,
+                revision: c.revision,
+                find_time: Some(timestamp(c.find_time)),
+            })
+            .collect(),
+        next_page_token: page.next_page_token.unwrap_or_default(),
+        revision: page.revision,
+    }
+}
+
 // What the audit trail records of each message (see `Audited`): requests name the resource
 // they ask for, answers the resources they carry.
 
@@ -1396,27 +1418,5 @@ mod tests {
             date_problem(2001, 4, 0, false),
             "the day of April 2001 is missing"
         );
-    }
-}
-
-/// A page of duplicate candidates.
-pub fn candidates_out(
-    page: crate::store::Page<crate::store::Candidate>,
-) -> pb::ListDuplicateCandidatesResponse {
-    pb::ListDuplicateCandidatesResponse {
-        candidates: page
-            .items
-            .into_iter()
-            .map(|c| pb::DuplicateCandidate {
-                person_id: c.person_id,
-                other_person_id: c.other_person_id,
-                score: c.score,
-                reasons: c.reasons,
-                revision: c.revision,
-                find_time: Some(timestamp(c.find_time)),
-            })
-            .collect(),
-        next_page_token: page.next_page_token.unwrap_or_default(),
-        revision: page.revision,
     }
 }
