@@ -21,6 +21,7 @@
 //! refused or could not be reached (down, wrong token, missing role).
 
 mod columns;
+mod duplicates;
 mod export;
 mod files;
 mod import;
@@ -107,6 +108,8 @@ enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: OutputKind,
     },
+    /// Persons recorded twice: candidate pairs, best first; `merge` and `dismiss` them.
+    Duplicates(duplicates::DuplicatesArgs),
     /// Figures across exchanges by year and by exchange.
     Statistics {
         /// First exchange date included (YYYY-MM-DD).
@@ -246,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             exchange_id,
             output,
         } => show::summary(&client, &exchange_id, output).await,
+        Command::Duplicates(args) => duplicates::run(&client, args).await,
         Command::Statistics { from, to, output } => {
             show::statistics(&client, from.as_deref(), to.as_deref(), output).await
         }

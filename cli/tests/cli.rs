@@ -25,6 +25,7 @@ backend_tests!(
     exit_codes_say_what_went_wrong,
     ten_thousand_rows_import_and_reimport_unchanged,
     get_list_and_summary_print_tables_and_json,
+    duplicates_of_two_rosters_are_listed_and_dismissed,
 );
 
 /// Runs `homecoming` with the server's address and `token`.
@@ -556,4 +557,72 @@ async fn get_list_and_summary_print_tables_and_json(backend: Backend) {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(s["exchanges"], 1);
+}
+
+/// A Ukrainian roster and a Russian one name the same man: the pair is listed (table and JSON
+/// Lines) and, dismissed from the command line, gone.
+async fn duplicates_of_two_rosters_are_listed_and_dismissed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ua = dir.path().join("ua.csv");
+    let ru = dir.path().join("ru.csv");
+    std::fs::write(
+        &ua,
+        "external_id,family_name,given_name,patronymic,kind,date_of_birth,sex\n\
+         u1,Вигаданенко,Микола,Петрович,MILITARY,1991-04-05,MALE\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &ru,
+        "external_id,family_name,given_name,patronymic,kind,date_of_birth,sex\n\
+         r1,Вигаданенко,Николай,Петрович,MILITARY,1991-05-04,MALE\n",
+    )
+    .unwrap();
+    for (file, system) in [(&ua, "ua-hq"), (&ru, "ru-list")] {
+        let o = cli(
+            &app,
+            &app.admin_token,
+            &[
+                "import",
+                "persons",
+                file.to_str().unwrap(),
+                "--system",
+                system,
+            ],
+        )
+        .await;
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let o = cli(&app, &app.admin_token, &["duplicates"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(
+        table.contains("Вигаданенко Микола Петрович, 1991-04-05")
+            && table.contains("Вигаданенко Николай Петрович, 1991-05-04")
+            && table.contains("day and month swapped"),
+        "{table}"
+    );
+    let o = cli(&app, &app.admin_token, &["duplicates", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (a, b) = (
+        lines[0]["person_id"].as_str().unwrap().to_owned(),
+        lines[0]["other_person_id"].as_str().unwrap().to_owned(),
+    );
+    assert!(lines[0]["score"].as_f64().unwrap() >= 0.8);
+    let o = cli(&app, &app.admin_token, &["duplicates", "--min-score", "7"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = cli(
+        &app,
+        &app.admin_token,
+        &["duplicates", "dismiss", &a, &b, "--reason", "brothers"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cli(&app, &app.admin_token, &["duplicates", "-o", "json"]).await;
+    assert_eq!(stdout(&o).trim(), "", "{}", stdout(&o));
 }
