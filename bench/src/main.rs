@@ -117,6 +117,10 @@ enum Cmd {
         /// Save the server's `/metrics` after the last scenario here (`<FILE>.<backend>`).
         #[arg(long)]
         scrape: Option<PathBuf>,
+        /// Run the server with `--duplicate-search false`, to measure what the candidate
+        /// search costs the writes.
+        #[arg(long)]
+        no_duplicate_search: bool,
     },
 }
 #[tokio::main]
@@ -166,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             perf_dir,
             no_metrics,
             scrape,
+            no_duplicate_search,
         } => {
             let (persons, seconds, watchers) = if quick {
                 (persons.min(5_000), 1, watchers.min(20))
@@ -189,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
                     perf_dir: perf_dir.as_deref(),
                     metrics: !no_metrics,
                     scrape: scrape.as_deref(),
+                    duplicate_search: !no_duplicate_search,
                 })
                 .await?;
                 print_table(&report);

@@ -24,6 +24,11 @@ pub struct Report {
     pub events: usize,
     pub s7_list_person_events: Stats,
     pub s8_get_person_history: Stats,
+    /// Duplicate candidates found by the writes before S11.
+    pub candidates: u64,
+    /// ListDuplicateCandidates: the registry's first page, and one person's candidates.
+    pub s11_candidates_registry: Stats,
+    pub s11_candidates_person: Stats,
     /// `homecoming import persons` of a 100,000-row CSV roster (fewer with `--quick`).
     pub s9_cli_import: crate::cli::CliRun,
     /// S9's rows/s over S3's persons/s.
@@ -56,6 +61,7 @@ pub fn lost_anything(report: &Report) -> bool {
         || report.s4_page_1.errors + report.s4_page_deep.errors > 0
         || report.s6_exchange_summary.errors > 0
         || report.s7_list_person_events.errors + report.s8_get_person_history.errors > 0
+        || report.s11_candidates_registry.errors + report.s11_candidates_person.errors > 0
         || report.s9_cli_import.rows == 0
         || report.s10_cli_export.rows == 0
         || [
@@ -66,6 +72,8 @@ pub fn lost_anything(report: &Report) -> bool {
             &report.s6_exchange_summary,
             &report.s7_list_person_events,
             &report.s8_get_person_history,
+            &report.s11_candidates_registry,
+            &report.s11_candidates_person,
         ]
         .iter()
         .any(|s| s.calls == 0)
@@ -149,6 +157,23 @@ pub fn print_table(r: &Report) {
         r.s8_get_person_history.p99_ms,
         r.s0_health.per_second,
         ratio(r.s8_get_person_history.per_second, r.s0_health.per_second)
+    );
+    println!(
+        "| S11 ListDuplicateCandidates ({} candidates): registry page / one person | {:.0}/s, p99 {:.2} ms / {:.0}/s, p99 {:.2} ms | S1 {:.0}/s | {:.2} / {:.2} of S1 |",
+        r.candidates,
+        r.s11_candidates_registry.per_second,
+        r.s11_candidates_registry.p99_ms,
+        r.s11_candidates_person.per_second,
+        r.s11_candidates_person.p99_ms,
+        r.s1_get_person.per_second,
+        ratio(
+            r.s11_candidates_registry.per_second,
+            r.s1_get_person.per_second
+        ),
+        ratio(
+            r.s11_candidates_person.per_second,
+            r.s1_get_person.per_second
+        )
     );
     println!(
         "| S9 `homecoming import persons`, {}-row CSV | {:.0} rows/s ({:.1} s), CLI peak RSS {:.0} MiB | S3 {:.0} persons/s | {:.2} of S3 (target 0.8) |",

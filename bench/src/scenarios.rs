@@ -36,6 +36,8 @@ pub struct Plan<'a> {
     pub metrics: bool,
     /// Where the last scrape goes.
     pub scrape: Option<&'a Path>,
+    /// Find duplicate candidates on writes, or run with `--duplicate-search false`.
+    pub duplicate_search: bool,
 }
 
 /// A scratch PostgreSQL database named `name` on the server of `postgres_url`, made afresh;
@@ -131,10 +133,20 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
     } else {
         "off"
     };
+    let search = if plan.duplicate_search {
+        "true"
+    } else {
+        "false"
+    };
     let server = Server::start(
         plan.server_bin,
         &database_url,
-        &["--metrics-listen", metrics_arg],
+        &[
+            "--metrics-listen",
+            metrics_arg,
+            "--duplicate-search",
+            search,
+        ],
     )
     .await?;
     let clients = connect(&server.url, &server.token, 4).await?;
@@ -200,6 +212,24 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
     eprintln!(
         "S8 {:.0}/s, p99 {:.2} ms",
         run.report.s8_get_person_history.per_second, run.report.s8_get_person_history.p99_ms
+    );
+
+    // S11: the duplicate candidates S3 and S2 found.
+    run.report.candidates = count_rows(&database_url, "duplicate_candidates").await?;
+    let (registry, person) = run
+        .scenario("s11", async |r| Ok(s11_candidates(r, ids.clone()).await))
+        .await?;
+    (
+        run.report.s11_candidates_registry,
+        run.report.s11_candidates_person,
+    ) = (registry, person);
+    eprintln!(
+        "S11 {} candidates; registry page {:.0}/s p99 {:.2} ms, one person's {:.0}/s p99 {:.2} ms",
+        run.report.candidates,
+        registry.per_second,
+        registry.p99_ms,
+        person.per_second,
+        person.p99_ms
     );
 
     // S9 and S10: rosters through the command line.
@@ -443,6 +473,56 @@ async fn s7_timeline(run: &Run<'_>, ids: Arc<Vec<String>>) -> load::Stats {
         }
     })
     .await
+}
+
+/// Rows of `table`, counted in the database.
+async fn count_rows(database_url: &str, table: &str) -> anyhow::Result<u64> {
+    use sea_orm::{
+        ConnectionTrait,
+        sea_query::{Alias, Expr, Query},
+    };
+    let db = Database::connect(database_url).await?;
+    let q = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from(Alias::new(table))
+        .to_owned();
+    let n: i64 = match db.query_one(&q).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    db.close().await?;
+    Ok(n.max(0) as u64)
+}
+
+/// S11: ListDuplicateCandidates — the registry's first page (50 pairs, best first), then one
+/// random person's candidates; 32 in flight each.
+async fn s11_candidates(run: &Run<'_>, ids: Arc<Vec<String>>) -> (load::Stats, load::Stats) {
+    let cs = run.clients.clone();
+    let registry = load::closed_loop(32, run.duration, move |t, _| {
+        let c = cs[t % cs.len()].clone();
+        async move {
+            let page: Result<Vec<proto::DuplicateCandidate>, _> =
+                futures::TryStreamExt::try_collect(futures::StreamExt::take(
+                    c.duplicate_candidates(None, 0.0),
+                    50,
+                ))
+                .await;
+            page.is_ok()
+        }
+    })
+    .await;
+    let cs = run.clients.clone();
+    let person = load::closed_loop(32, run.duration, move |t, i| {
+        let c = cs[t % cs.len()].clone();
+        let id = ids[(mix(t as u64 * 15_485_863 + i) % ids.len() as u64) as usize].clone();
+        async move {
+            let page: Result<Vec<proto::DuplicateCandidate>, _> =
+                futures::TryStreamExt::try_collect(c.duplicate_candidates(Some(&id), 0.0)).await;
+            page.is_ok()
+        }
+    })
+    .await;
+    (registry, person)
 }
 
 /// S8: one random person's history (GetPersonHistory), 32 in flight.

@@ -22,7 +22,7 @@ pub struct Assessment {
     pub reasons: Vec<String>,
 }
 
-/// Most blocking keys of one person: a key per (family code, given code) over the name and its
+/// Most name codes of one person: one per (family code, given code) over the name and its
 /// aliases; more would only come from ambiguous spellings.
 const MAX_KEYS: usize = 24;
 
@@ -47,11 +47,9 @@ fn name_pairs(f: &PersonFields) -> Vec<(String, String)> {
     out
 }
 
-/// Keys under which the person is indexed for candidate search: `n<family code><given code>`
-/// for each spelling of the name, `s<service number>` when one is known. Two records of one
-/// person written in any of the scripts and systems share a key.
-pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
+/// The name codes of a person: `<family code><given code>` for each spelling of the name.
+fn name_codes(f: &PersonFields) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     for (family, given) in name_pairs(f) {
         let family: Vec<String> = words(&family)
             .first()
@@ -63,18 +61,65 @@ pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
             .unwrap_or_default();
         for a in &family {
             for b in &given {
-                let k = format!("n{a}{b}");
-                if keys.len() < MAX_KEYS && !keys.contains(&k) {
-                    keys.push(k);
+                let k = format!("{a}{b}");
+                if out.len() < MAX_KEYS && !out.contains(&k) {
+                    out.push(k);
                 }
             }
         }
     }
+    out
+}
+
+/// Keys under which the person is stored for candidate search: `n<name code>y<birth year>`
+/// for each spelling of the name when the birth date is known (a swapped day and month keeps
+/// the year), `n<name code>` when it is not, and `s<service number>` when one is known. The
+/// year keeps a key's members few (a common name alone is shared by thousands).
+pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
+    let mut keys: Vec<String> = name_codes(f)
+        .into_iter()
+        .map(|c| match f.date_of_birth {
+            Some(d) => format!("n{c}y{}", d.year()),
+            None => format!("n{c}"),
+        })
+        .collect();
     let service = f.service_number.trim();
     if !service.is_empty() {
         keys.push(format!("s{}", service.to_lowercase()));
     }
     keys
+}
+
+/// What a person's candidate search looks up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// The persons stored under this key.
+    Key(String),
+    /// The persons stored under a key starting so (every birth year of a name).
+    Prefix(String),
+}
+
+/// The searches that find every stored person a record of the same person would share a key
+/// with: its own keys; with a known birth date, also the name without a year (persons whose
+/// birth date is unknown); without one, the name under every year.
+pub fn search_keys(f: &PersonFields) -> Vec<Search> {
+    let mut out: Vec<Search> = blocking_keys(f).into_iter().map(Search::Key).collect();
+    for c in name_codes(f) {
+        out.push(match f.date_of_birth {
+            Some(_) => Search::Key(format!("n{c}")),
+            None => Search::Prefix(format!("n{c}y")),
+        });
+    }
+    out
+}
+
+/// Whether a search of `a` finds `b` (as the store's candidate search would).
+pub fn finds(a: &PersonFields, b: &PersonFields) -> bool {
+    let stored = blocking_keys(b);
+    search_keys(a).iter().any(|s| match s {
+        Search::Key(k) => stored.contains(k),
+        Search::Prefix(p) => stored.iter().any(|k| k.starts_with(p.as_str())),
+    })
 }
 
 /// How two names (or two words) compare.
@@ -238,8 +283,7 @@ mod tests {
     }
 
     fn shares_key(a: &PersonFields, b: &PersonFields) -> bool {
-        let kb = blocking_keys(b);
-        blocking_keys(a).iter().any(|k| kb.contains(k))
+        finds(a, b) && finds(b, a)
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::domain::{
     Error, PERSON, Person, PersonFields,
-    duplicates::{assess, blocking_keys},
+    duplicates::{Search, assess, blocking_keys, search_keys},
     page_size,
     schema::Mask,
 };
@@ -138,11 +138,22 @@ pub(super) async fn index(
         .collect();
     links::insert(w, PERSON_MATCH_KEYS, &rows).await?;
 
-    // The members of every key that is not crowded.
-    let wanted: HashSet<&str> = rows.iter().map(|(_, k)| *k).collect();
-    let wanted: Vec<&str> = wanted.into_iter().collect();
+    // The members of every searched key that is not crowded.
+    let searches: Vec<(&Person, Vec<Search>)> = changed
+        .iter()
+        .map(|p| (*p, search_keys(&p.fields)))
+        .collect();
+    let exact: HashSet<&str> = searches
+        .iter()
+        .flat_map(|(_, s)| s.iter())
+        .filter_map(|s| match s {
+            Search::Key(k) => Some(k.as_str()),
+            Search::Prefix(_) => None,
+        })
+        .collect();
+    let exact: Vec<&str> = exact.into_iter().collect();
     let mut members: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in wanted.chunks(500) {
+    for chunk in exact.chunks(500) {
         let counts = Query::select()
             .column(Alias::new("key"))
             .from(Alias::new(PERSON_MATCH_KEYS.table))
@@ -171,10 +182,46 @@ pub(super) async fn index(
             }
         }
     }
+    // A name under every birth year (a person whose birth date is unknown): one range read
+    // each, bounded like a key.
+    let prefixes: HashSet<&str> = searches
+        .iter()
+        .flat_map(|(_, s)| s.iter())
+        .filter_map(|s| match s {
+            Search::Prefix(p) => Some(p.as_str()),
+            Search::Key(_) => None,
+        })
+        .collect();
+    for prefix in prefixes {
+        // Keys are ASCII; the prefix ends in `y`, so `z` in its place bounds the range.
+        let upper = format!("{}z", &prefix[..prefix.len().saturating_sub(1)]);
+        let q = Query::select()
+            .column(Alias::new("person_id"))
+            .from(Alias::new(PERSON_MATCH_KEYS.table))
+            .and_where(Expr::col(Alias::new("key")).gte(prefix))
+            .and_where(Expr::col(Alias::new("key")).lt(upper.as_str()))
+            .limit(CROWDED_KEY as u64 + 1)
+            .to_owned();
+        let rows = w.txn.query_all(&q).await?;
+        if rows.len() as i64 > CROWDED_KEY {
+            continue;
+        }
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get("", "person_id"))
+            .collect::<Result<_, _>>()?;
+        members.insert(prefix.to_owned(), ids);
+    }
     let mut pairs: HashSet<(String, String)> = HashSet::new();
-    for (p, ks) in &keys {
+    for (p, ss) in &searches {
         let id = p.meta.id.as_str();
-        for other in ks.iter().filter_map(|k| members.get(k)).flatten() {
+        let found = ss
+            .iter()
+            .filter_map(|s| match s {
+                Search::Key(k) | Search::Prefix(k) => members.get(k),
+            })
+            .flatten();
+        for other in found {
             if other != id {
                 let (a, b) = ordered(id, other);
                 pairs.insert((a.to_owned(), b.to_owned()));

@@ -134,6 +134,7 @@ impl MigrationTrait for Migration {
                 Alias::new("family_name"),
                 Alias::new("given_name"),
                 Alias::new("service_number"),
+                Alias::new("date_of_birth"),
                 Alias::new("aliases"),
             ])
             .from(Alias::new("persons"))
@@ -145,6 +146,7 @@ impl MigrationTrait for Migration {
                 family_name: row.try_get("", "family_name")?,
                 given_name: row.try_get("", "given_name")?,
                 service_number: row.try_get("", "service_number")?,
+                date_of_birth: row.try_get("", "date_of_birth")?,
                 aliases: serde_json::from_str(&aliases).unwrap_or_default(),
                 ..Default::default()
             };
