@@ -71,15 +71,21 @@ fn name_codes(f: &PersonFields) -> Vec<String> {
     out
 }
 
-/// Keys under which the person is stored for candidate search: `n<name code>y<birth year>`
-/// for each spelling of the name when the birth date is known (a swapped day and month keeps
-/// the year), `n<name code>` when it is not, and `s<service number>` when one is known. The
-/// year keeps a key's members few (a common name alone is shared by thousands).
+/// Keys under which the person is stored for candidate search: `n<name code>y<birth date>`
+/// for each spelling of the name when the birth date is known, `n<name code>` when it is not,
+/// and `s<service number>` when one is known. The date is written year, then the lesser and
+/// the greater of month and day (1990-03-07 and 1990-07-03 give `y19900307` both), so a day
+/// and month swapped meet; it keeps a key's members few (a common name alone is shared by
+/// thousands, and a pair whose known birth dates differ otherwise is no candidate unless a
+/// service number says so).
 pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
     let mut keys: Vec<String> = name_codes(f)
         .into_iter()
         .map(|c| match f.date_of_birth {
-            Some(d) => format!("n{c}y{}", d.year()),
+            Some(d) => {
+                let (lo, hi) = (d.month().min(d.day()), d.month().max(d.day()));
+                format!("n{c}y{:04}{lo:02}{hi:02}", d.year())
+            }
             None => format!("n{c}"),
         })
         .collect();
@@ -95,13 +101,13 @@ pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
 pub enum Search {
     /// The persons stored under this key.
     Key(String),
-    /// The persons stored under a key starting so (every birth year of a name).
+    /// The persons stored under a key starting so (every birth date of a name).
     Prefix(String),
 }
 
 /// The searches that find every stored person a record of the same person would share a key
-/// with: its own keys; with a known birth date, also the name without a year (persons whose
-/// birth date is unknown); without one, the name under every year.
+/// with: its own keys; with a known birth date, also the name without a date (persons whose
+/// birth date is unknown); without one, the name under every date.
 pub fn search_keys(f: &PersonFields) -> Vec<Search> {
     let mut out: Vec<Search> = blocking_keys(f).into_iter().map(Search::Key).collect();
     for c in name_codes(f) {

@@ -182,7 +182,7 @@ pub(super) async fn index(
             }
         }
     }
-    // A name under every birth year (a person whose birth date is unknown): one range read
+    // A name under every birth date (a person whose birth date is unknown): one range read
     // each, bounded like a key.
     let prefixes: HashSet<&str> = searches
         .iter()
