@@ -174,7 +174,7 @@ impl Store {
         mask: &Mask,
     ) -> Result<Person, Error> {
         let mut w = self.begin_write().await?;
-        let current = self.visible(find(&w.txn, id).await?)?;
+        let current = self.visible_or_merged(&w.txn, id).await?;
         check_etag(&current.meta, etag, "person")?;
         let mut fields = current.fields.clone();
         PERSON.apply(&mut fields, incoming, mask)?;
@@ -191,7 +191,7 @@ impl Store {
     #[tracing::instrument(name = "store.delete_person", skip_all)]
     pub async fn delete_person(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
-        let current = self.visible(find(&w.txn, id).await?)?;
+        let current = self.visible_or_merged(&w.txn, id).await?;
         check_etag(&current.meta, etag, "person")?;
         event_rows::delete_all_of(&mut w, id).await?;
         links::replace(&w, PERSON_CATEGORIES, id, &[]).await?;

@@ -307,6 +307,24 @@ async fn merge_moves_everything_to_the_survivor_in_one_revision(backend: Backend
     };
     assert_eq!(d.reason, "MERGED");
     assert_eq!(d.metadata.get("survivor_id"), Some(&survivor.id));
+    let Err(Error::NotFound(d)) = persons
+        .update(
+            proto::Person {
+                id: duplicate.id.clone(),
+                notes: "late".into(),
+                ..Default::default()
+            },
+            &["notes"],
+        )
+        .await
+    else {
+        panic!("an update of a merged person must be NOT_FOUND");
+    };
+    assert_eq!(d.reason, "MERGED");
+    let Err(Error::NotFound(d)) = persons.delete(&duplicate.id, None).await else {
+        panic!("a delete of a merged person must be NOT_FOUND");
+    };
+    assert_eq!(d.metadata.get("survivor_id"), Some(&survivor.id));
     let Err(Error::NotFound(d)) = app
         .client
         .duplicate_candidates(Some(&duplicate.id), 0.0)
