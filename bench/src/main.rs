@@ -121,6 +121,10 @@ enum Cmd {
         /// search costs the writes.
         #[arg(long)]
         no_duplicate_search: bool,
+        /// Keep the dataset when the run ends (the SQLite file's directory, or the PostgreSQL
+        /// database, named on stderr), e.g. to EXPLAIN the list queries on it.
+        #[arg(long)]
+        keep_database: bool,
     },
 }
 #[tokio::main]
@@ -171,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
             no_metrics,
             scrape,
             no_duplicate_search,
+            keep_database,
         } => {
             let (persons, seconds, watchers) = if quick {
                 (persons.min(5_000), 1, watchers.min(20))
@@ -195,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
                     metrics: !no_metrics,
                     scrape: scrape.as_deref(),
                     duplicate_search: !no_duplicate_search,
+                    keep_database,
                 })
                 .await?;
                 print_table(&report);

@@ -12,6 +12,8 @@ pub struct Report {
     pub ceilings: Ceilings,
     pub s0_health: Stats,
     pub s1_get_person: Stats,
+    /// S1z: GetPerson with a Zipf-skewed choice (s = 1), the most recently imported first.
+    pub s1z_get_person_zipf: Stats,
     pub s2_create_c1: Stats,
     pub s2_create_c32: Stats,
     pub s3_import_persons_per_second: f64,
@@ -19,6 +21,8 @@ pub struct Report {
     pub s4_page_1: Stats,
     pub s4_page_deep: Stats,
     pub s4_deep_page_number: usize,
+    /// S4o: the S4 filter under every sortable ordering, page 1 and the deep page.
+    pub s4_orderings: Vec<OrderingStats>,
     pub s6_exchange_summary: Stats,
     /// Events seeded into the dataset for S7 (about five a person).
     pub events: usize,
@@ -42,6 +46,13 @@ pub struct Report {
 }
 
 #[derive(Debug, Default, Serialize)]
+pub struct OrderingStats {
+    pub order_by: String,
+    pub page_1: Stats,
+    pub page_deep: Stats,
+}
+
+#[derive(Debug, Default, Serialize)]
 pub struct WatchReport {
     pub watchers: usize,
     pub writes: usize,
@@ -59,6 +70,11 @@ pub fn lost_anything(report: &Report) -> bool {
         || report.s0_health.errors + report.s1_get_person.errors > 0
         || report.s2_create_c1.errors + report.s2_create_c32.errors > 0
         || report.s4_page_1.errors + report.s4_page_deep.errors > 0
+        || report
+            .s4_orderings
+            .iter()
+            .any(|o| o.page_1.errors + o.page_deep.errors > 0 || o.page_deep.calls == 0)
+        || report.s1z_get_person_zipf.errors > 0
         || report.s6_exchange_summary.errors > 0
         || report.s7_list_person_events.errors + report.s8_get_person_history.errors > 0
         || report.s11_candidates_registry.errors + report.s11_candidates_person.errors > 0
@@ -67,6 +83,7 @@ pub fn lost_anything(report: &Report) -> bool {
         || [
             &report.s0_health,
             &report.s1_get_person,
+            &report.s1z_get_person_zipf,
             &report.s2_create_c1,
             &report.s4_page_deep,
             &report.s6_exchange_summary,
@@ -96,6 +113,15 @@ pub fn print_table(r: &Report) {
         r.ceilings.pk_reads_per_second,
         ratio(r.s1_get_person.per_second, r.s0_health.per_second),
         ratio(r.s1_get_person.per_second, r.ceilings.pk_reads_per_second)
+    );
+    println!(
+        "| S1z GetPerson, Zipf (s = 1) over the newest first | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s; S1 {:.0}/s | {:.2} of S0; {:.2} of S1 |",
+        r.s1z_get_person_zipf.per_second,
+        r.s1z_get_person_zipf.p99_ms,
+        r.s0_health.per_second,
+        r.s1_get_person.per_second,
+        ratio(r.s1z_get_person_zipf.per_second, r.s0_health.per_second),
+        ratio(r.s1z_get_person_zipf.per_second, r.s1_get_person.per_second)
     );
     println!(
         "| S2 CreatePerson c=1 | {:.0}/s, p99 {:.2} ms | raw commits {:.0}/s | {:.2} |",
@@ -136,6 +162,18 @@ pub fn print_table(r: &Report) {
         r.s4_page_deep.per_second,
         ratio(r.s4_page_deep.p99_ms, r.s4_page_1.p99_ms)
     );
+    for o in &r.s4_orderings {
+        println!(
+            "| S4o `{}`: page 1 / page {} | p99 {:.2} / {:.2} ms, {:.0} / {:.0} per s | page 1 | {:.2} (p99 deep / first) |",
+            o.order_by,
+            r.s4_deep_page_number,
+            o.page_1.p99_ms,
+            o.page_deep.p99_ms,
+            o.page_1.per_second,
+            o.page_deep.per_second,
+            ratio(o.page_deep.p99_ms, o.page_1.p99_ms)
+        );
+    }
     println!(
         "| S6 GetExchangeSummary (50-400 persons) | {:.0}/s, p99 {:.2} ms | S0 {:.0}/s | {:.2} of S0 |",
         r.s6_exchange_summary.per_second,

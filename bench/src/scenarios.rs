@@ -18,7 +18,7 @@ use sea_orm::{ConnectionTrait, Database};
 
 use crate::{
     BackendArg, ceilings, cli, data, load,
-    report::{Report, WatchReport},
+    report::{OrderingStats, Report, WatchReport},
     server::{self, Server},
 };
 
@@ -38,6 +38,8 @@ pub struct Plan<'a> {
     pub scrape: Option<&'a Path>,
     /// Find duplicate candidates on writes, or run with `--duplicate-search false`.
     pub duplicate_search: bool,
+    /// Leave the dataset in place at the end.
+    pub keep_database: bool,
 }
 
 /// A scratch PostgreSQL database named `name` on the server of `postgres_url`, made afresh;
@@ -176,18 +178,45 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
         .scenario("s1", async |r| Ok(s1_get_person(r, ids.clone()).await))
         .await?;
     eprintln!("S1 {:.0}/s", run.report.s1_get_person.per_second);
+    run.report.s1z_get_person_zipf = run
+        .scenario("s1z", async |r| Ok(s1z_get_person_zipf(r, ids.clone()).await))
+        .await?;
+    eprintln!(
+        "S1z {:.0}/s",
+        run.report.s1z_get_person_zipf.per_second
+    );
 
     let (c1, c32) = run.scenario("s2", s2_create).await?;
     (run.report.s2_create_c1, run.report.s2_create_c32) = (c1, c32);
     eprintln!("S2 c1 {:.0}/s, c32 {:.0}/s", c1.per_second, c32.per_second);
 
-    let (deep, first, deep_page) = run.scenario("s4", s4_pages).await?;
+    let (deep, first, deep_page) = run
+        .scenario("s4", async |r| s4_pages(r, "family_name", r.duration).await)
+        .await?;
     run.report.s4_deep_page_number = deep;
     (run.report.s4_page_1, run.report.s4_page_deep) = (first, deep_page);
     eprintln!(
         "S4 page 1 p99 {:.2} ms, page {deep} p99 {:.2} ms",
         first.p99_ms, deep_page.p99_ms
     );
+    run.report.s4_orderings = run
+        .scenario("s4o", async |r| {
+            let mut out = Vec::new();
+            for order_by in ORDERINGS {
+                let (_, page_1, page_deep) = s4_pages(r, order_by, short).await?;
+                eprintln!(
+                    "S4o {order_by}: p99 {:.2} / {:.2} ms",
+                    page_1.p99_ms, page_deep.p99_ms
+                );
+                out.push(OrderingStats {
+                    order_by: (*order_by).to_owned(),
+                    page_1,
+                    page_deep,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
 
     let first_exchange = exchange_ids.first().cloned().unwrap_or_default();
     let exchange_ids = Arc::new(exchange_ids);
@@ -279,7 +308,12 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
         std::fs::write(path.with_extension(name), text)?;
     }
     run.server.stop().await;
-    if plan.backend == BackendArg::Postgres {
+    if plan.keep_database {
+        match plan.backend {
+            BackendArg::Postgres => eprintln!("kept the database {database_url}"),
+            _ => eprintln!("kept the database {}", dir.keep().display()),
+        }
+    } else if plan.backend == BackendArg::Postgres {
         drop_database(plan.postgres_url, &scratch).await?;
     }
     Ok(run.report)
@@ -337,12 +371,66 @@ async fn s2_create(run: &Run<'_>) -> anyhow::Result<(load::Stats, load::Stats)> 
     Ok((c1, at(32).await))
 }
 
+/// S1z: GetPerson with a skewed choice, 32 in flight: the id of rank `k` (the newest person
+/// first, as a service reads recently returned persons most) with probability ∝ 1/k.
+async fn s1z_get_person_zipf(run: &Run<'_>, ids: Arc<Vec<String>>) -> load::Stats {
+    let cs = run.clients.clone();
+    let cdf = Arc::new(zipf_cdf(ids.len()));
+    load::closed_loop(32, run.duration, move |t, i| {
+        let c = cs[t % cs.len()].clone();
+        let u = (mix(t as u64 * 1_000_003 + i) >> 11) as f64 / (1u64 << 53) as f64;
+        let rank = cdf.partition_point(|&p| p < u).min(ids.len() - 1);
+        let id = ids[ids.len() - 1 - rank].clone();
+        async move { c.persons().get(&id).await.is_ok() }
+    })
+    .await
+}
+
+/// The cumulative Zipf (s = 1) distribution over ranks `0..n`.
+fn zipf_cdf(n: usize) -> Vec<f64> {
+    let mut cdf: Vec<f64> = (1..=n).map(|k| 1.0 / k as f64).collect();
+    let mut sum = 0.0;
+    for p in &mut cdf {
+        sum += *p;
+        *p = sum;
+    }
+    for p in &mut cdf {
+        *p /= sum;
+    }
+    cdf
+}
+
+/// The orderings S4o measures: every sortable field of a person (`id` is the default order),
+/// and a descending one of each kind of key.
+const ORDERINGS: &[&str] = &[
+    "id",
+    "family_name desc",
+    "given_name",
+    "patronymic",
+    "date_of_birth",
+    "date_of_birth desc",
+    "place_of_birth",
+    "citizenship",
+    "rank",
+    "unit",
+    "capture_date",
+    "capture_region",
+    "exchange_id",
+    "service_number",
+    "create_time",
+    "update_time desc",
+];
+
 /// S4: a filtered, ordered list: page 1 vs a deep page (1000 on the full dataset), 8 in flight.
 /// Returns the deep page's number and both pages' figures.
-async fn s4_pages(run: &Run<'_>) -> anyhow::Result<(usize, load::Stats, load::Stats)> {
+async fn s4_pages(
+    run: &Run<'_>,
+    order_by: &str,
+    duration: Duration,
+) -> anyhow::Result<(usize, load::Stats, load::Stats)> {
     let query = ListQuery::new()
         .filter(r#"category_codes:"held-since-2022" AND status = RETURNED"#)
-        .order_by("family_name")
+        .order_by(order_by)
         .page_size(10);
     let deep = if run.plan.persons >= 100_000 {
         1000
@@ -368,7 +456,7 @@ async fn s4_pages(run: &Run<'_>) -> anyhow::Result<(usize, load::Stats, load::St
     let page = |t: String| {
         let cs = run.clients.clone();
         let q = query.clone();
-        load::closed_loop(8, run.duration, move |w, _| {
+        load::closed_loop(8, duration, move |w, _| {
             let c = cs[w % cs.len()].clone();
             let q = q.clone();
             let t = t.clone();

@@ -2,8 +2,8 @@
 //! (so `resource_ids:"…"` is an indexed lookup). Nothing here updates or deletes an event.
 
 use sea_orm::{
-    ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait, Set,
-    sea_query::{Alias, Query},
+    ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryTrait, Set,
+    sea_query::{Alias, InsertStatement, Query},
 };
 
 use super::{
@@ -17,11 +17,9 @@ use crate::domain::{Error, Role, WireEnum, access::AuditEvent};
 /// Rows per INSERT statement (SQLite allows 32,766 bound parameters).
 const CHUNK: usize = 500;
 
-/// Appends `events` in `conn` (the caller's transaction).
-pub(super) async fn insert<C: ConnectionTrait>(
-    conn: &C,
-    events: &[AuditEvent],
-) -> Result<(), Error> {
+/// The statements that append `events`: the events, then the rows of the resources they name.
+pub(super) fn statements(events: &[AuditEvent]) -> Result<Vec<InsertStatement>, Error> {
+    let mut out = Vec::new();
     for chunk in events.chunks(CHUNK) {
         let rows = chunk
             .iter()
@@ -40,9 +38,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        audit_event::Entity::insert_many(rows)
-            .exec_without_returning(conn)
-            .await?;
+        out.push(audit_event::Entity::insert_many(rows).into_query());
     }
     let pairs: Vec<(&str, &str)> = events
         .iter()
@@ -57,9 +53,16 @@ pub(super) async fn insert<C: ConnectionTrait>(
         for (resource, event) in chunk {
             stmt.values_panic([(*resource).into(), (*event).into()]);
         }
-        conn.execute(&stmt).await?;
+        out.push(stmt);
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Appends `events` in `txn` (on SQLite a small batch in one hand-off to the writer).
+pub(super) async fn insert(txn: &DatabaseTransaction, events: &[AuditEvent]) -> Result<(), Error> {
+    let db = txn.get_database_backend();
+    let built = statements(events)?.iter().map(|s| db.build(s)).collect();
+    super::write::run_deferred(txn, built).await
 }
 
 fn from_model(m: audit_event::Model) -> Result<AuditEvent, Error> {

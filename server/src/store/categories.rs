@@ -38,7 +38,7 @@ impl Store {
             .select()
             .and_where(ROWS.col("code").eq(fields.code.as_str()))
             .to_owned();
-        if unique_row(&w.txn, &by_code).await?.is_some() {
+        if unique_row(w.txn().await?, &by_code).await?.is_some() {
             return Err(already_exists(&fields.code));
         }
         let c = Category {
@@ -50,7 +50,7 @@ impl Store {
             },
             fields,
         };
-        ROWS.insert(&w.txn, &[(&c.meta, &c.fields)])
+        ROWS.insert(w.txn().await?, &[(&c.meta, &c.fields)])
             .await
             .map_err(|e| {
                 if unique_violation(&e) {
@@ -61,7 +61,7 @@ impl Store {
             })?;
         w.log(Operation::Created, &c, None)?;
         if let Some(key) = &key {
-            w.remember(key, &c).await?;
+            w.remember(key, &c)?;
         }
         w.commit().await?;
         Ok(c)
@@ -87,7 +87,7 @@ impl Store {
         mask: &Mask,
     ) -> Result<Category, Error> {
         let mut w = self.begin_write().await?;
-        let current = find(&w.txn, id).await?;
+        let current = find(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "category")?;
         let mut fields = current.fields.clone();
         CATEGORY.apply(&mut fields, incoming, mask)?;
@@ -103,7 +103,7 @@ impl Store {
             },
             fields,
         };
-        ROWS.update(&w.txn, &c.meta, &c.fields).await?;
+        ROWS.update(w.txn().await?, &c.meta, &c.fields).await?;
         w.log(Operation::Updated, &c, Some(&current))?;
         w.commit().await?;
         Ok(c)
@@ -113,14 +113,14 @@ impl Store {
     #[tracing::instrument(name = "store.delete_category", skip_all)]
     pub async fn delete_category(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
-        let current = find(&w.txn, id).await?;
+        let current = find(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "category")?;
         let code = current.fields.code.as_str();
         for (link, what) in [
             (EXCHANGE_CATEGORIES, "exchanges"),
             (PERSON_CATEGORIES, "persons"),
         ] {
-            if links::any_reference(&w.txn, link.table, link.value, code).await? {
+            if links::any_reference(w.txn().await?, link.table, link.value, code).await? {
                 return Err(Error::FailedPrecondition {
                     reason: "CATEGORY_IN_USE",
                     message: format!(
@@ -129,7 +129,7 @@ impl Store {
                 });
             }
         }
-        ROWS.delete(&w.txn, id).await?;
+        ROWS.delete(w.txn().await?, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }

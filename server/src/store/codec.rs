@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, Value},
+    sea_query::{Alias, Expr, ExprTrait, InsertStatement, Query, SelectStatement, UpdateStatement, Value},
 };
 use serde::Serialize;
 
@@ -165,8 +165,17 @@ impl<T: Default> Rows<T> {
         conn: &C,
         rows: &[(&Meta, &T)],
     ) -> Result<(), Error> {
+        for q in self.inserts(rows)? {
+            conn.execute(&q).await?;
+        }
+        Ok(())
+    }
+
+    /// The statements of `insert`.
+    pub fn inserts(&self, rows: &[(&Meta, &T)]) -> Result<Vec<InsertStatement>, Error> {
         let columns: Vec<Alias> = self.columns().map(Alias::new).collect();
         let per_statement = (30_000 / columns.len()).max(1);
+        let mut out = Vec::new();
         for chunk in rows.chunks(per_statement) {
             let mut q = Query::insert();
             q.into_table(Alias::new(self.table))
@@ -175,9 +184,9 @@ impl<T: Default> Rows<T> {
                 q.values(self.values(meta, fields)?.into_iter().map(Expr::val))
                     .map_err(|e| Error::Internal(e.to_string()))?;
             }
-            conn.execute(&q).await?;
+            out.push(q);
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Rewrites the row of `meta.id`.
@@ -187,14 +196,19 @@ impl<T: Default> Rows<T> {
         meta: &Meta,
         fields: &T,
     ) -> Result<(), Error> {
+        conn.execute(&self.updating(meta, fields)?).await?;
+        Ok(())
+    }
+
+    /// The statement of `update`.
+    pub fn updating(&self, meta: &Meta, fields: &T) -> Result<UpdateStatement, Error> {
         let mut q = Query::update();
         q.table(Alias::new(self.table));
         for (c, v) in self.columns().zip(self.values(meta, fields)?).skip(1) {
             q.value(Alias::new(c), v);
         }
         q.and_where(Expr::col(Alias::new("id")).eq(meta.id.clone()));
-        conn.execute(&q).await?;
-        Ok(())
+        Ok(q)
     }
 
     pub async fn delete<C: ConnectionTrait>(&self, conn: &C, id: &str) -> Result<(), Error> {

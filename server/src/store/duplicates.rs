@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait,
-    sea_query::{Alias, Cond, Expr, ExprTrait, OnConflict, Order, Query},
+    sea_query::{Alias, Cond, Expr, ExprTrait, OnConflict, Order, Query, WindowStatement},
 };
 
 use super::{
@@ -109,14 +109,13 @@ pub(super) async fn index(
         .map(|(p, _)| p.meta.id.as_str())
         .collect();
     for chunk in rewritten.chunks(500) {
-        w.execute(
+        w.defer(
             &Query::delete()
                 .from_table(Alias::new(PERSON_MATCH_KEYS.table))
                 .and_where(Expr::col(Alias::new("person_id")).is_in(chunk.iter().copied()))
                 .to_owned(),
-        )
-        .await?;
-        w.execute(
+        );
+        w.defer(
             &Query::delete()
                 .from_table(Alias::new("duplicate_candidates"))
                 .cond_where(
@@ -125,8 +124,7 @@ pub(super) async fn index(
                         .add(Expr::col(Alias::new("other_person_id")).is_in(chunk.iter().copied())),
                 )
                 .to_owned(),
-        )
-        .await?;
+        );
     }
     let keys: Vec<(&Person, Vec<String>)> = changed
         .iter()
@@ -136,7 +134,7 @@ pub(super) async fn index(
         .iter()
         .flat_map(|(p, ks)| ks.iter().map(|k| (p.meta.id.as_str(), k.as_str())))
         .collect();
-    links::insert(w, PERSON_MATCH_KEYS, &rows).await?;
+    links::insert(w, PERSON_MATCH_KEYS, &rows)?;
 
     // The members of every searched key that is not crowded.
     let searches: Vec<(&Person, Vec<Search>)> = changed
@@ -153,34 +151,38 @@ pub(super) async fn index(
         .collect();
     let exact: Vec<&str> = exact.into_iter().collect();
     let mut members: HashMap<String, Vec<String>> = HashMap::new();
+    // One statement per 500 keys gives each key's members, at most `CROWDED_KEY + 1` of them
+    // (numbered within the key): a key that reaches that many is crowded and left out. (It
+    // was a count query and then a member query: the same index range read twice, and one
+    // more hand-off to the writer per write.)
     for chunk in exact.chunks(500) {
-        let counts = Query::select()
-            .column(Alias::new("key"))
+        let numbered = Query::select()
+            .columns([Alias::new("key"), Alias::new("person_id")])
+            .expr_window_as(
+                Expr::cust("ROW_NUMBER()"),
+                WindowStatement::partition_by(Alias::new("key")),
+                Alias::new("n"),
+            )
             .from(Alias::new(PERSON_MATCH_KEYS.table))
             .and_where(Expr::col(Alias::new("key")).is_in(chunk.iter().copied()))
-            .group_by_col(Alias::new("key"))
-            .and_having(Expr::col(Alias::new("key")).count().lte(CROWDED_KEY))
             .to_owned();
-        let usable: Vec<String> = w
-            .txn
-            .query_all(&counts)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String>("", "key"))
-            .collect::<Result<_, _>>()?;
-        for keys in usable.chunks(500) {
-            let q = Query::select()
-                .columns([Alias::new("key"), Alias::new("person_id")])
-                .from(Alias::new(PERSON_MATCH_KEYS.table))
-                .and_where(Expr::col(Alias::new("key")).is_in(keys.iter().map(String::as_str)))
-                .to_owned();
-            for r in w.txn.query_all(&q).await? {
-                members
-                    .entry(r.try_get("", "key")?)
-                    .or_default()
-                    .push(r.try_get("", "person_id")?);
-            }
+        let q = Query::select()
+            .columns([Alias::new("key"), Alias::new("person_id")])
+            .from_subquery(numbered, Alias::new("numbered"))
+            .and_where(Expr::col(Alias::new("n")).lte(CROWDED_KEY + 1))
+            .to_owned();
+        let mut found: HashMap<String, Vec<String>> = HashMap::new();
+        for r in w.query_all(&q).await? {
+            found
+                .entry(r.try_get("", "key")?)
+                .or_default()
+                .push(r.try_get("", "person_id")?);
         }
+        members.extend(
+            found
+                .into_iter()
+                .filter(|(_, ids)| ids.len() as i64 <= CROWDED_KEY),
+        );
     }
     // A name under every birth date (a person whose birth date is unknown): one range read
     // each, bounded like a key.
@@ -202,7 +204,7 @@ pub(super) async fn index(
             .and_where(Expr::col(Alias::new("key")).lt(upper.as_str()))
             .limit(CROWDED_KEY as u64 + 1)
             .to_owned();
-        let rows = w.txn.query_all(&q).await?;
+        let rows = w.query_all(&q).await?;
         if rows.len() as i64 > CROWDED_KEY {
             continue;
         }
@@ -245,12 +247,12 @@ pub(super) async fn index(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let read = find_by(&w.txn, "id", &others).await?;
+    let read = find_by(w.txn().await?, "id", &others).await?;
     for p in &read {
         fields.insert(p.meta.id.as_str(), &p.fields);
     }
     let ids: Vec<&str> = changed.iter().map(|p| p.meta.id.as_str()).collect();
-    let dismissed = dismissed_pairs(&w.txn, &ids).await?;
+    let dismissed = dismissed_pairs(w.txn().await?, &ids).await?;
 
     let mut found = Vec::new();
     for (a, b) in &pairs {
@@ -296,7 +298,7 @@ pub(super) async fn index(
                 .update_columns(["score", "reasons", "revision", "find_time"].map(Alias::new))
                 .to_owned(),
         );
-        w.execute(&q).await?;
+        w.defer(&q);
     }
     Ok(())
 }
@@ -531,8 +533,8 @@ impl Store {
             ));
         }
         let w = self.begin_write().await?;
-        self.visible_or_merged(&w.txn, person_id).await?;
-        self.visible_or_merged(&w.txn, other_person_id).await?;
+        self.visible_or_merged(w.txn().await?, person_id).await?;
+        self.visible_or_merged(w.txn().await?, other_person_id).await?;
         let (a, b) = ordered(person_id, other_person_id);
         let mut q = Query::insert();
         q.into_table(Alias::new("duplicate_dismissals"))
@@ -559,15 +561,14 @@ impl Store {
                     .update_columns(["reason", "revision", "dismiss_time"].map(Alias::new))
                     .to_owned(),
             );
-        w.execute(&q).await?;
-        w.execute(
+        w.defer(&q);
+        w.defer(
             &Query::delete()
                 .from_table(Alias::new("duplicate_candidates"))
                 .and_where(Expr::col(Alias::new("person_id")).eq(a))
                 .and_where(Expr::col(Alias::new("other_person_id")).eq(b))
                 .to_owned(),
-        )
-        .await?;
+        );
         w.commit().await
     }
 
@@ -601,8 +602,8 @@ impl Store {
                 .next()
                 .ok_or_else(|| Error::Internal("a stored merge holds no person".into()));
         }
-        let survivor = self.visible_or_merged(&w.txn, survivor_id).await?;
-        let duplicate = self.visible_or_merged(&w.txn, duplicate_id).await?;
+        let survivor = self.visible_or_merged(w.txn().await?, survivor_id).await?;
+        let duplicate = self.visible_or_merged(w.txn().await?, duplicate_id).await?;
         let mut fields = survivor.fields.clone();
         if let Some(mask) = mask {
             PERSON.apply(&mut fields, &duplicate.fields, mask)?;
@@ -624,21 +625,20 @@ impl Store {
 
         // The duplicate goes first: its external ids become free for the survivor to hold.
         event_rows::move_all(&mut w, duplicate_id, survivor_id, fields.restricted).await?;
-        links::replace(&w, PERSON_CATEGORIES, duplicate_id, &[]).await?;
-        links::replace(&w, PERSON_NAME_KEYS, duplicate_id, &[]).await?;
-        links::replace(&w, PERSON_EXTERNAL_IDS, duplicate_id, &[]).await?;
-        ROWS.delete(&w.txn, duplicate_id).await?;
+        links::replace(&w, PERSON_CATEGORIES, duplicate_id, &[])?;
+        links::replace(&w, PERSON_NAME_KEYS, duplicate_id, &[])?;
+        links::replace(&w, PERSON_EXTERNAL_IDS, duplicate_id, &[])?;
+        ROWS.delete(w.txn().await?, duplicate_id).await?;
         w.log(Operation::Deleted, &duplicate, None)?;
         // Merges into the duplicate now lead to the survivor.
-        w.execute(
+        w.defer(
             &Query::update()
                 .table(Alias::new("person_merges"))
                 .value(Alias::new("survivor_id"), survivor_id)
                 .and_where(Expr::col(Alias::new("survivor_id")).eq(duplicate_id))
                 .to_owned(),
-        )
-        .await?;
-        w.execute(
+        );
+        w.defer(
             &Query::insert()
                 .into_table(Alias::new("person_merges"))
                 .columns(["duplicate_id", "survivor_id", "revision", "merge_time"].map(Alias::new))
@@ -650,11 +650,10 @@ impl Store {
                 ])
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .to_owned(),
-        )
-        .await?;
+        );
         let merged = persons::rewrite(&mut w, &survivor, fields).await?;
         if let Some(key) = &key {
-            w.remember(key, &vec![merged.clone()]).await?;
+            w.remember(key, &vec![merged.clone()])?;
         }
         w.commit().await?;
         Ok(merged)

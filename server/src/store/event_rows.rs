@@ -4,7 +4,7 @@
 //! write cascades to its events through this module.
 
 use sea_orm::{
-    ConnectionTrait, QueryResult,
+    QueryResult,
     sea_query::{Alias, Expr, ExprTrait, Query},
 };
 
@@ -30,7 +30,7 @@ async fn events_of(w: &Write, person_id: &str) -> Result<Vec<PersonEvent>, Error
         .select()
         .and_where(ROWS.col("person_id").eq(person_id))
         .to_owned();
-    w.txn.query_all(&q).await?.iter().map(event_of).collect()
+    w.query_all(&q).await?.iter().map(event_of).collect()
 }
 
 /// Every event of a person, deleted with it (each logged, in the person's revision).
@@ -40,7 +40,7 @@ pub(super) async fn delete_all_of(w: &mut Write, person_id: &str) -> Result<(), 
         .from_table(Alias::new(ROWS.table))
         .and_where(Expr::col(Alias::new("person_id")).eq(person_id))
         .to_owned();
-    w.execute(&delete).await?;
+    w.defer(&delete);
     for e in &events {
         w.log(Operation::Deleted, e, None)?;
     }
@@ -66,7 +66,7 @@ pub(super) async fn mirror_restricted(
                 ..before.fields.clone()
             },
         };
-        ROWS.update(&w.txn, &after.meta, &after.fields).await?;
+        ROWS.update(w.txn().await?, &after.meta, &after.fields).await?;
         w.log(Operation::Updated, &after, Some(&before))?;
     }
     Ok(())
@@ -93,7 +93,7 @@ pub(super) async fn move_all(
                 ..before.fields.clone()
             },
         };
-        ROWS.update(&w.txn, &after.meta, &after.fields).await?;
+        ROWS.update(w.txn().await?, &after.meta, &after.fields).await?;
         w.log(Operation::Updated, &after, Some(&before))?;
     }
     Ok(())

@@ -49,7 +49,7 @@ impl Store {
         let person_id = fields.person_id.clone().unwrap_or_default();
         let person = self.event_person(&w, &person_id).await?;
         check_exchange(&w, &fields).await?;
-        let others = timeline(&w.txn, &person_id, None).await?;
+        let others = timeline(w.txn().await?, &person_id, None).await?;
         check_timeline(&fields, &others).map_err(|e| e.prefixed("event"))?;
         fields.restricted = person.fields.restricted;
         let e = PersonEvent {
@@ -61,11 +61,11 @@ impl Store {
             },
             fields,
         };
-        ROWS.insert(&w.txn, &[(&e.meta, &e.fields)]).await?;
+        ROWS.insert(w.txn().await?, &[(&e.meta, &e.fields)]).await?;
         w.log(Operation::Created, &e, None)?;
         follow_timeline(&mut w, &person, &others, Some(&e.fields)).await?;
         if let Some(key) = &key {
-            w.remember(key, &e).await?;
+            w.remember(key, &e)?;
         }
         w.commit().await?;
         Ok(e)
@@ -97,7 +97,7 @@ impl Store {
         mask: &Mask,
     ) -> Result<PersonEvent, Error> {
         let mut w = self.begin_write().await?;
-        let current = self.visible_event(find(&w.txn, id).await?)?;
+        let current = self.visible_event(find(w.txn().await?, id).await?)?;
         check_etag(&current.meta, etag, "event")?;
         let mut fields = current.fields.clone();
         fields.apply_update(incoming, mask)?;
@@ -108,7 +108,7 @@ impl Store {
         let person_id = fields.person_id.clone().unwrap_or_default();
         let person = self.event_person(&w, &person_id).await?;
         check_exchange(&w, &fields).await?;
-        let others = timeline(&w.txn, &person_id, Some(id)).await?;
+        let others = timeline(w.txn().await?, &person_id, Some(id)).await?;
         check_timeline(&fields, &others).map_err(|e| e.prefixed("event"))?;
         let e = PersonEvent {
             meta: Meta {
@@ -118,7 +118,7 @@ impl Store {
             },
             fields,
         };
-        ROWS.update(&w.txn, &e.meta, &e.fields).await?;
+        ROWS.update(w.txn().await?, &e.meta, &e.fields).await?;
         w.log(Operation::Updated, &e, Some(&current))?;
         follow_timeline(&mut w, &person, &others, Some(&e.fields)).await?;
         w.commit().await?;
@@ -128,13 +128,13 @@ impl Store {
     #[tracing::instrument(name = "store.delete_person_event", skip_all)]
     pub async fn delete_person_event(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
-        let current = self.visible_event(find(&w.txn, id).await?)?;
+        let current = self.visible_event(find(w.txn().await?, id).await?)?;
         check_etag(&current.meta, etag, "event")?;
         let person_id = current.fields.person_id.clone().unwrap_or_default();
         let person = self.event_person(&w, &person_id).await?;
-        ROWS.delete(&w.txn, id).await?;
+        ROWS.delete(w.txn().await?, id).await?;
         w.log(Operation::Deleted, &current, None)?;
-        let others = timeline(&w.txn, &person_id, None).await?;
+        let others = timeline(w.txn().await?, &person_id, None).await?;
         follow_timeline(&mut w, &person, &others, None).await?;
         w.commit().await
     }
@@ -152,7 +152,7 @@ impl Store {
 
     /// The person an event names; one the caller may not see does not exist for it.
     async fn event_person(&self, w: &Write, id: &str) -> Result<crate::domain::Person, Error> {
-        persons::find_visible(self, &w.txn, id)
+        persons::find_visible(self, w.txn().await?, id)
             .await
             .map_err(|e| match e {
                 Error::NotFound { .. } => {
@@ -168,7 +168,7 @@ async fn check_exchange(w: &Write, fields: &PersonEventFields) -> Result<(), Err
     let Some(x) = &fields.exchange_id else {
         return Ok(());
     };
-    let found = exchanges::dates(&w.txn, [x.clone()]).await?;
+    let found = exchanges::dates(w.txn().await?, [x.clone()]).await?;
     let mut v = Violations::new();
     if !found.contains_key(x) {
         v.add("event.exchange_id", format!("no exchange with id {x:?}"));

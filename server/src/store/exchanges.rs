@@ -1,6 +1,6 @@
 //! Exchanges: queries and mutations.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use sea_orm::{
@@ -41,13 +41,13 @@ impl Store {
         {
             return Ok(done);
         }
-        check_codes(&w.txn, &fields.category_codes).await?;
+        check_codes(w.txn().await?, &fields.category_codes).await?;
         let claim = external::Claim {
             prefix: "exchange.".into(),
             owner: None,
             ids: &fields.external_ids,
         };
-        external::check_free(&w.txn, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
+        external::check_free(w.txn().await?, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
         let x = Exchange {
             meta: Meta {
                 id: new_id(),
@@ -57,19 +57,19 @@ impl Store {
             },
             fields,
         };
-        ROWS.insert(&w.txn, &[(&x.meta, &x.fields)]).await?;
+        ROWS.insert(w.txn().await?, &[(&x.meta, &x.fields)]).await?;
         let rows: Vec<(&str, &str)> = x
             .fields
             .category_codes
             .iter()
             .map(|c| (x.meta.id.as_str(), c.as_str()))
             .collect();
-        links::insert(&w, EXCHANGE_CATEGORIES, &rows).await?;
+        links::insert(&w, EXCHANGE_CATEGORIES, &rows)?;
         let keys = external::keys(&x.fields.external_ids);
-        links::replace(&w, EXCHANGE_EXTERNAL_IDS, &x.meta.id, &keys).await?;
+        links::replace(&w, EXCHANGE_EXTERNAL_IDS, &x.meta.id, &keys)?;
         w.log(Operation::Created, &x, None)?;
         if let Some(key) = &key {
-            w.remember(key, &x).await?;
+            w.remember(key, &x)?;
         }
         w.commit().await?;
         Ok(x)
@@ -106,7 +106,7 @@ impl Store {
         mask: &Mask,
     ) -> Result<Exchange, Error> {
         let mut w = self.begin_write().await?;
-        let current = find(&w.txn, id).await?;
+        let current = find(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
         let mut fields = current.fields.clone();
         EXCHANGE.apply(&mut fields, incoming, mask)?;
@@ -116,7 +116,7 @@ impl Store {
         }
         let codes_changed = fields.category_codes != current.fields.category_codes;
         if codes_changed {
-            check_codes(&w.txn, &fields.category_codes).await?;
+            check_codes(w.txn().await?, &fields.category_codes).await?;
         }
         let ids_changed = fields.external_ids != current.fields.external_ids;
         if ids_changed {
@@ -125,7 +125,7 @@ impl Store {
                 owner: Some(id),
                 ids: &fields.external_ids,
             };
-            external::check_free(&w.txn, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
+            external::check_free(w.txn().await?, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
         }
         let x = Exchange {
             meta: Meta {
@@ -135,13 +135,13 @@ impl Store {
             },
             fields,
         };
-        ROWS.update(&w.txn, &x.meta, &x.fields).await?;
+        ROWS.update(w.txn().await?, &x.meta, &x.fields).await?;
         if codes_changed {
-            links::replace(&w, EXCHANGE_CATEGORIES, id, &x.fields.category_codes).await?;
+            links::replace(&w, EXCHANGE_CATEGORIES, id, &x.fields.category_codes)?;
         }
         if ids_changed {
             let keys = external::keys(&x.fields.external_ids);
-            links::replace(&w, EXCHANGE_EXTERNAL_IDS, id, &keys).await?;
+            links::replace(&w, EXCHANGE_EXTERNAL_IDS, id, &keys)?;
         }
         w.log(Operation::Updated, &x, Some(&current))?;
         w.commit().await?;
@@ -152,10 +152,10 @@ impl Store {
     #[tracing::instrument(name = "store.delete_exchange", skip_all)]
     pub async fn delete_exchange(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
-        let current = find(&w.txn, id).await?;
+        let current = find(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
-        if links::any_reference(&w.txn, "persons", "exchange_id", id).await?
-            || links::any_reference(&w.txn, event_rows::ROWS.table, "exchange_id", id).await?
+        if links::any_reference(w.txn().await?, "persons", "exchange_id", id).await?
+            || links::any_reference(w.txn().await?, event_rows::ROWS.table, "exchange_id", id).await?
         {
             return Err(Error::FailedPrecondition {
                 reason: "EXCHANGE_IN_USE",
@@ -166,9 +166,9 @@ impl Store {
         }
         // Link rows go with the exchange (ON DELETE CASCADE); deleting them first keeps SQLite
         // and PostgreSQL identical even where cascades are off.
-        links::replace(&w, EXCHANGE_CATEGORIES, id, &[]).await?;
-        links::replace(&w, EXCHANGE_EXTERNAL_IDS, id, &[]).await?;
-        ROWS.delete(&w.txn, id).await?;
+        links::replace(&w, EXCHANGE_CATEGORIES, id, &[])?;
+        links::replace(&w, EXCHANGE_EXTERNAL_IDS, id, &[])?;
+        ROWS.delete(w.txn().await?, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }
@@ -218,6 +218,71 @@ pub(super) async fn dates<C: ConnectionTrait>(
             .to_owned();
         for row in conn.query_all(&q).await? {
             out.insert(row.try_get("", "id")?, row.try_get("", "exchange_date")?);
+        }
+    }
+    Ok(out)
+}
+
+/// What a write's references resolve to: the dates of the exchanges found, and the category
+/// codes found.
+pub(super) struct References {
+    pub dates: HashMap<String, NaiveDate>,
+    pub codes: HashSet<String>,
+}
+
+/// Looks up exchange ids and category codes together: in one statement when each fits a
+/// chunk of 500 (a create's usual case: one hand-off to the writer instead of two), chunk by
+/// chunk otherwise.
+pub(super) async fn references<'a, C: ConnectionTrait>(
+    conn: &C,
+    ids: impl IntoIterator<Item = String>,
+    codes: impl IntoIterator<Item = &'a String>,
+) -> Result<References, Error> {
+    let mut ids: Vec<String> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    let mut codes: Vec<&String> = codes.into_iter().collect();
+    codes.sort();
+    codes.dedup();
+    if ids.is_empty() || codes.is_empty() || ids.len() > 500 || codes.len() > 500 {
+        return Ok(References {
+            dates: dates(conn, ids).await?,
+            codes: links::existing_codes(conn, codes).await?,
+        });
+    }
+    // `what` tells the two apart: 0 an exchange (with its date), 1 a category (no date; the
+    // exchanges' part comes first, so the column's type is the date's).
+    let mut q = Query::select()
+        .expr_as(Expr::cust("0"), Alias::new("what"))
+        .expr_as(Expr::col(Alias::new("id")), Alias::new("found"))
+        .expr_as(Expr::col(Alias::new("exchange_date")), Alias::new("day"))
+        .from(Alias::new(ROWS.table))
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().map(String::as_str)))
+        .to_owned();
+    q.union(
+        sea_orm::sea_query::UnionType::All,
+        Query::select()
+            .expr_as(Expr::cust("1"), Alias::new("what"))
+            .expr_as(Expr::col(Alias::new("code")), Alias::new("found"))
+            .expr_as(Expr::cust("NULL"), Alias::new("day"))
+            .from(Alias::new("categories"))
+            .and_where(Expr::col(Alias::new("code")).is_in(codes.iter().map(|c| c.as_str())))
+            .to_owned(),
+    );
+    let mut out = References {
+        dates: HashMap::new(),
+        codes: HashSet::new(),
+    };
+    for row in conn.query_all(&q).await? {
+        let found: String = row.try_get("", "found")?;
+        match (row.try_get::<i32>("", "what")?, row.try_get("", "day")?) {
+            (0, Some(day)) => {
+                out.dates.insert(found, day);
+            }
+            (1, _) => {
+                out.codes.insert(found);
+            }
+            _ => return Err(Error::Internal(format!("exchange {found} has no date"))),
         }
     }
     Ok(out)

@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ConnectionTrait,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query},
+    sea_query::{Alias, Expr, ExprTrait, InsertStatement, Order, Query},
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -99,11 +99,10 @@ impl Store {
 
 /// Records the person changes among `log` (the write's change-log rows), written by `call`
 /// (`None`: the server itself).
-pub(super) async fn insert<C: ConnectionTrait>(
-    conn: &C,
+pub(super) fn statements(
     log: &[change_log::ActiveModel],
     call: Option<&Call>,
-) -> Result<(), Error> {
+) -> Result<Vec<InsertStatement>, Error> {
     let (token_name, role) = match call {
         Some(c) => (c.caller.token_name.clone(), c.caller.role),
         None => ("system".to_owned(), Role::Admin),
@@ -112,9 +111,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
         .iter()
         .filter(|r| value(&r.resource_type) == Some(ResourceType::Person.as_str()))
         .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
+    let mut out = Vec::new();
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert();
         q.into_table(Alias::new(TABLE)).columns(
@@ -143,9 +140,9 @@ pub(super) async fn insert<C: ConnectionTrait>(
             ])
             .map_err(|e| Error::Internal(e.to_string()))?;
         }
-        conn.execute(&q).await?;
+        out.push(q);
     }
-    Ok(())
+    Ok(out)
 }
 
 fn value(v: &sea_orm::ActiveValue<String>) -> Option<&str> {

@@ -165,7 +165,7 @@ impl Store {
         let mut stored: HashMap<String, Person> = HashMap::new();
         match rule {
             MatchRule::ExternalId => {
-                let owners = external::owners(&w.txn, PERSON_EXTERNAL_IDS, all_keys).await?;
+                let owners = external::owners(w.txn().await?, PERSON_EXTERNAL_IDS, all_keys).await?;
                 for (k, owner) in owners {
                     by_key.entry(k).or_default().push(owner);
                 }
@@ -184,7 +184,7 @@ impl Store {
                             .collect(),
                     ),
                 };
-                for p in find_by(&w.txn, column, &values).await? {
+                for p in find_by(w.txn().await?, column, &values).await? {
                     if !visible(&p) {
                         continue;
                     }
@@ -247,7 +247,7 @@ impl Store {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        for p in find_by(&w.txn, "id", &missing).await? {
+        for p in find_by(w.txn().await?, "id", &missing).await? {
             if visible(&p) {
                 stored.insert(p.meta.id.clone(), p);
             }
@@ -349,9 +349,9 @@ impl Store {
             .filter_map(Plan::written)
             .filter_map(|f| f.exchange_id.clone())
             .collect();
-        let dates = exchanges::dates(&w.txn, exchange_ids).await?;
-        let codes = links::existing_codes(
-            &w.txn,
+        let exchanges::References { dates, codes } = exchanges::references(
+            w.txn().await?,
+            exchange_ids,
             plans
                 .iter()
                 .flatten()
@@ -360,7 +360,7 @@ impl Store {
         )
         .await?;
         let owners = external::owners(
-            &w.txn,
+            w.txn().await?,
             PERSON_EXTERNAL_IDS,
             plans
                 .iter()
@@ -473,7 +473,7 @@ impl Store {
             return Ok(report);
         }
         if let Some(key) = &key {
-            w.remember(key, &report).await?;
+            w.remember(key, &report)?;
         }
         w.commit().await?;
         Ok(report)

@@ -49,8 +49,8 @@ pub fn unknown_codes(
 }
 
 /// Inserts rows `(owner, value)` with multi-row statements (chunks stay under SQLite's
-/// parameter limit).
-pub async fn insert(w: &Write, link: Link, rows: &[(&str, &str)]) -> Result<(), Error> {
+/// parameter limit), deferred (`Write::defer`).
+pub fn insert(w: &Write, link: Link, rows: &[(&str, &str)]) -> Result<(), Error> {
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert();
         q.into_table(Alias::new(link.table))
@@ -59,20 +59,20 @@ pub async fn insert(w: &Write, link: Link, rows: &[(&str, &str)]) -> Result<(), 
             q.values([(*id).into(), (*value).into()])
                 .map_err(|e| Error::Internal(e.to_string()))?;
         }
-        w.execute(&q).await?;
+        w.defer(&q);
     }
     Ok(())
 }
 
-/// Replaces the rows of one owner.
-pub async fn replace(w: &Write, link: Link, id: &str, values: &[String]) -> Result<(), Error> {
+/// Replaces the rows of one owner (deferred, like `insert`).
+pub fn replace(w: &Write, link: Link, id: &str, values: &[String]) -> Result<(), Error> {
     let delete = Query::delete()
         .from_table(Alias::new(link.table))
         .and_where(Expr::col(Alias::new(link.owner)).eq(id))
         .to_owned();
-    w.execute(&delete).await?;
+    w.defer(&delete);
     let rows: Vec<(&str, &str)> = values.iter().map(|c| (id, c.as_str())).collect();
-    insert(w, link, &rows).await
+    insert(w, link, &rows)
 }
 
 /// Whether any row of `table` has `column = value`.

@@ -37,7 +37,7 @@ impl Table {
         for k in keys {
             let field = self
                 .field(&k.field)
-                .filter(|f| !f.is_set())
+                .filter(|f| f.sortable)
                 .ok_or_else(|| {
                     Error::invalid(
                         "order_by",

@@ -69,9 +69,9 @@ impl Store {
         if let Some(key) = &key
             && let Some(done) = w.recall::<Vec<Person>>(key).await?
         {
-            return self.replayed(&w.txn, done).await;
+            return self.replayed(w.txn().await?, done).await;
         }
-        let dates = check_references(&w.txn, batch.iter().enumerate(), shape).await?;
+        let dates = check_references(w.txn().await?, batch.iter().enumerate(), shape).await?;
         let claims: Vec<external::Claim> = batch
             .iter()
             .enumerate()
@@ -81,7 +81,7 @@ impl Store {
                 ids: &f.external_ids,
             })
             .collect();
-        external::check_free(&w.txn, PERSON_EXTERNAL_IDS, "person", &claims).await?;
+        external::check_free(w.txn().await?, PERSON_EXTERNAL_IDS, "person", &claims).await?;
         drop(claims);
         let today = today();
         let persons: Vec<Person> = batch
@@ -90,7 +90,7 @@ impl Store {
             .collect();
         insert_new(&mut w, &persons).await?;
         if let Some(key) = &key {
-            w.remember(key, &persons).await?;
+            w.remember(key, &persons)?;
         }
         w.commit().await?;
         Ok(persons)
@@ -174,7 +174,7 @@ impl Store {
         mask: &Mask,
     ) -> Result<Person, Error> {
         let mut w = self.begin_write().await?;
-        let current = self.visible_or_merged(&w.txn, id).await?;
+        let current = self.visible_or_merged(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "person")?;
         let mut fields = current.fields.clone();
         PERSON.apply(&mut fields, incoming, mask)?;
@@ -191,13 +191,13 @@ impl Store {
     #[tracing::instrument(name = "store.delete_person", skip_all)]
     pub async fn delete_person(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
         let mut w = self.begin_write().await?;
-        let current = self.visible_or_merged(&w.txn, id).await?;
+        let current = self.visible_or_merged(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "person")?;
         event_rows::delete_all_of(&mut w, id).await?;
-        links::replace(&w, PERSON_CATEGORIES, id, &[]).await?;
-        links::replace(&w, PERSON_NAME_KEYS, id, &[]).await?;
-        links::replace(&w, PERSON_EXTERNAL_IDS, id, &[]).await?;
-        ROWS.delete(&w.txn, id).await?;
+        links::replace(&w, PERSON_CATEGORIES, id, &[])?;
+        links::replace(&w, PERSON_NAME_KEYS, id, &[])?;
+        links::replace(&w, PERSON_EXTERNAL_IDS, id, &[])?;
+        ROWS.delete(w.txn().await?, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await
     }
@@ -231,7 +231,9 @@ pub(super) fn new_person(
 /// name keys, external ids, the change log.
 pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), Error> {
     let rows: Vec<_> = persons.iter().map(|p| (&p.meta, &p.fields)).collect();
-    ROWS.insert(&w.txn, &rows).await?;
+    for q in ROWS.inserts(&rows)? {
+        w.defer(&q);
+    }
     let rows: Vec<(&str, &str)> = persons
         .iter()
         .flat_map(|p| {
@@ -241,7 +243,7 @@ pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), 
                 .map(|c| (p.meta.id.as_str(), c.as_str()))
         })
         .collect();
-    links::insert(w, PERSON_CATEGORIES, &rows).await?;
+    links::insert(w, PERSON_CATEGORIES, &rows)?;
     let keys: Vec<(&str, Vec<String>)> = persons
         .iter()
         .map(|p| (p.meta.id.as_str(), name_keys(&p.fields)))
@@ -250,7 +252,7 @@ pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), 
         .iter()
         .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, k.as_str())))
         .collect();
-    links::insert(w, PERSON_NAME_KEYS, &rows).await?;
+    links::insert(w, PERSON_NAME_KEYS, &rows)?;
     insert_external_ids(w, persons).await?;
     let written: Vec<(&Person, Option<&PersonFields>)> =
         persons.iter().map(|p| (p, None)).collect();
@@ -292,7 +294,7 @@ async fn insert_external_ids(w: &Write, persons: &[Person]) -> Result<(), Error>
         })
         .collect();
     let rows: Vec<(&str, &str)> = keys.iter().map(|(id, k)| (*id, k.as_str())).collect();
-    links::insert(w, PERSON_EXTERNAL_IDS, &rows).await
+    links::insert(w, PERSON_EXTERNAL_IDS, &rows)
 }
 
 /// Writes validated `fields` over `current` in `w` (its row, link rows, name keys, the change
@@ -306,7 +308,7 @@ pub(super) async fn rewrite(
     let codes_changed = fields.category_codes != current.fields.category_codes;
     let keys = name_keys(&fields);
     let names_changed = keys != name_keys(&current.fields);
-    let dates = check_references(&w.txn, [(0, &fields)], CreateShape::Single).await?;
+    let dates = check_references(w.txn().await?, [(0, &fields)], CreateShape::Single).await?;
     let ids_changed = fields.external_ids != current.fields.external_ids;
     if ids_changed {
         let claim = external::Claim {
@@ -314,7 +316,7 @@ pub(super) async fn rewrite(
             owner: Some(id),
             ids: &fields.external_ids,
         };
-        external::check_free(&w.txn, PERSON_EXTERNAL_IDS, "person", &[claim]).await?;
+        external::check_free(w.txn().await?, PERSON_EXTERNAL_IDS, "person", &[claim]).await?;
     }
     let exchange_date = fields
         .exchange_id
@@ -330,16 +332,16 @@ pub(super) async fn rewrite(
         derived: fields.derive(exchange_date, today()),
         fields,
     };
-    ROWS.update(&w.txn, &p.meta, &p.fields).await?;
+    w.defer(&ROWS.updating(&p.meta, &p.fields)?);
     if codes_changed {
-        links::replace(w, PERSON_CATEGORIES, id, &p.fields.category_codes).await?;
+        links::replace(w, PERSON_CATEGORIES, id, &p.fields.category_codes)?;
     }
     if names_changed {
-        links::replace(w, PERSON_NAME_KEYS, id, &keys).await?;
+        links::replace(w, PERSON_NAME_KEYS, id, &keys)?;
     }
     if ids_changed {
         let keys = external::keys(&p.fields.external_ids);
-        links::replace(w, PERSON_EXTERNAL_IDS, id, &keys).await?;
+        links::replace(w, PERSON_EXTERNAL_IDS, id, &keys)?;
     }
     if p.fields.restricted != current.fields.restricted {
         event_rows::mirror_restricted(w, id, p.fields.restricted).await?;
@@ -363,8 +365,8 @@ pub(super) async fn list_in<C: ConnectionTrait>(
     Ok((with_derived(conn, &rows).await?, next))
 }
 
-/// Checks that every exchange id and category code exists (two queries for the whole batch);
-/// returns the dates of the referenced exchanges.
+/// Checks that every exchange id and category code exists (one query for the whole batch of
+/// a usual size); returns the dates of the referenced exchanges.
 async fn check_references<'a, C: ConnectionTrait>(
     conn: &C,
     batch: impl IntoIterator<Item = (usize, &'a PersonFields)> + Clone,
@@ -375,9 +377,9 @@ async fn check_references<'a, C: ConnectionTrait>(
         .into_iter()
         .filter_map(|(_, p)| p.exchange_id.clone())
         .collect();
-    let dates = exchanges::dates(conn, exchange_ids).await?;
-    let codes = links::existing_codes(
+    let exchanges::References { dates, codes } = exchanges::references(
         conn,
+        exchange_ids,
         batch
             .clone()
             .into_iter()

@@ -54,6 +54,8 @@ pub struct ListField {
     /// Whether an index `(column, id)` serves an ordering by this field (see the migrations).
     /// Decides whether a filtered page may be probed in index order.
     pub indexed: bool,
+    /// Whether `order_by` may name it (sets never).
+    pub sortable: bool,
 }
 
 impl ListField {
@@ -64,17 +66,13 @@ impl ListField {
             ty,
             nullable: false,
             indexed: true,
+            sortable: !matches!(ty, FieldType::Set { .. } | FieldType::NameKeys(_)),
         }
     }
 
     pub const fn unindexed(mut self) -> Self {
         self.indexed = false;
         self
-    }
-
-    /// Sets are filterable with `:`, not sortable.
-    pub fn is_set(&self) -> bool {
-        matches!(self.ty, FieldType::Set { .. } | FieldType::NameKeys(_))
     }
 }
 
@@ -94,20 +92,22 @@ impl Table {
     pub fn field_names(&self, sortable: bool) -> String {
         self.fields
             .iter()
-            .filter(|f| !sortable || !f.is_set())
+            .filter(|f| !sortable || f.sortable)
             .map(|f| f.name)
             .collect::<Vec<_>>()
             .join(", ")
     }
 
     /// The list schema of a declared resource: `id`, its filterable fields, the times. Set
-    /// fields are found in `links` (by field name), and `unindexed` names the fields no index
-    /// serves; both are checked against the declaration by the tests.
+    /// fields are found in `links` (by field name), `unindexed` names the sortable fields no
+    /// index serves and `filter_only` the fields that are neither indexed nor sortable; all
+    /// are checked against the declaration by the tests.
     fn declared<T>(
         schema: &Schema<T>,
         table: &'static str,
         links: &[(&str, Link)],
         unindexed: &[&str],
+        filter_only: &[&str],
     ) -> Table {
         let mut fields = vec![ListField::new("id", FieldType::Id)];
         for f in schema.fields.iter().filter(|f| f.filterable) {
@@ -133,12 +133,14 @@ impl Table {
             // A set without a link table cannot be filtered; `links_match_the_declarations`
             // fails on it.
             let Some(ty) = ty else { continue };
+            let filter_only = filter_only.contains(&f.name);
             fields.push(ListField {
                 name: f.name,
                 column: f.column.unwrap_or(f.name),
                 ty,
                 nullable: f.nullable,
-                indexed: !unindexed.contains(&f.name),
+                indexed: !unindexed.contains(&f.name) && !filter_only,
+                sortable: !f.is_set() && !filter_only,
             });
         }
         fields.push(ListField::new("create_time", FieldType::Time));
@@ -197,14 +199,37 @@ const EXCHANGE_LINKS: &[(&str, Link)] = &[
     ("external_ids", EXCHANGE_EXTERNAL_IDS),
 ];
 
+/// The person's fields of a few values each, every one of which holds a large share of the
+/// registry: filterable (a page walks its ordering's index and tests them row by row, see
+/// `paging`), but with no index of their own and not sortable — an index per flag cost every
+/// write a B-tree insert and served no query (BENCHMARKS.md, "Indexes that queries earn").
+/// `status` is not among them: its rare values are selective filters.
+pub const PERSON_FILTER_ONLY: &[&str] = &[
+    "kind",
+    "sex",
+    "service",
+    "rank_group",
+    "convicted_in_captivity",
+    "aftercare.medical_examination",
+    "aftercare.rehabilitation",
+    "aftercare.payments",
+];
+
 pub static CATEGORIES: LazyLock<Table> =
-    LazyLock::new(|| Table::declared(&CATEGORY, "categories", &[], &[]));
+    LazyLock::new(|| Table::declared(&CATEGORY, "categories", &[], &[], &[]));
 pub static EXCHANGES: LazyLock<Table> =
-    LazyLock::new(|| Table::declared(&EXCHANGE, "exchanges", EXCHANGE_LINKS, &[]));
+    LazyLock::new(|| Table::declared(&EXCHANGE, "exchanges", EXCHANGE_LINKS, &[], &[]));
 pub static PERSON_EVENTS: LazyLock<Table> =
-    LazyLock::new(|| Table::declared(&PERSON_EVENT, "person_events", &[], &[]));
-pub static PERSONS: LazyLock<Table> =
-    LazyLock::new(|| Table::declared(&PERSON, "persons", PERSON_LINKS, &["restricted"]));
+    LazyLock::new(|| Table::declared(&PERSON_EVENT, "person_events", &[], &[], &[]));
+pub static PERSONS: LazyLock<Table> = LazyLock::new(|| {
+    Table::declared(
+        &PERSON,
+        "persons",
+        PERSON_LINKS,
+        &["restricted"],
+        PERSON_FILTER_ONLY,
+    )
+});
 
 fn enum_type<E: crate::domain::WireEnum>() -> FieldType {
     FieldType::Enum {
@@ -275,6 +300,34 @@ mod tests {
         check(&EXCHANGE, &EXCHANGES, EXCHANGE_LINKS);
         check(&CATEGORY, &CATEGORIES, &[]);
         assert!(PERSONS.field("restricted").is_some_and(|f| !f.indexed));
+    }
+
+    /// The filter-only fields are exactly those whose index the lean-indexes migration drops,
+    /// and `order_by` refuses them naming the sortable fields.
+    #[test]
+    fn filter_only_fields_have_no_index() {
+        use crate::store::migration::m20261203_000011_lean_person_indexes::DROPPED;
+        let mut columns: Vec<&str> = PERSON_FILTER_ONLY
+            .iter()
+            .map(|name| {
+                let Some(f) = PERSONS.field(name) else {
+                    panic!("{name} is not a list field of persons")
+                };
+                assert!(!f.indexed && !f.sortable, "{name}");
+                f.column
+            })
+            .collect();
+        columns.sort_unstable();
+        let mut dropped = DROPPED.to_vec();
+        dropped.sort_unstable();
+        assert_eq!(columns, dropped);
+        assert!(PERSONS.field("status").is_some_and(|f| f.indexed && f.sortable));
+        let Err(err) = PERSONS.ordering("sex") else {
+            panic!("persons are sortable by sex")
+        };
+        let text = format!("{err:?}");
+        assert!(text.contains("sortable fields") && !text.contains(" sex,"), "{text}");
+        assert!(PERSONS.ordering("status desc, family_name").is_ok());
     }
 
     #[test]

@@ -22,7 +22,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryResult, Set, Statement,
+    StatementBuilder, TransactionTrait, Values,
     sea_query::{Expr, ExprTrait, Query},
 };
 use sha2::{Digest, Sha256};
@@ -44,8 +45,11 @@ use crate::domain::{Error, access::Call};
 
 /// An open write holding the next revision.
 pub struct Write {
-    /// The group's transaction (first write of a group) or a savepoint in it.
-    pub txn: DatabaseTransaction,
+    /// The group's transaction (first write of a group) or a savepoint in it. Reached through
+    /// `Write::txn`, which runs the deferred statements first.
+    txn: DatabaseTransaction,
+    /// Statements whose results the write does not need, waiting to run together (`defer`).
+    deferred: std::sync::Mutex<Vec<Statement>>,
     pub revision: i64,
     pub now: DateTime<Utc>,
     log: Vec<entity::change_log::ActiveModel>,
@@ -172,6 +176,7 @@ impl Store {
         let revision: i64 = row.try_get("", "revision")?;
         Ok(Write {
             txn,
+            deferred: Default::default(),
             revision,
             now: codec::now(),
             log: Vec::new(),
@@ -224,6 +229,7 @@ impl Write {
         }
         let Write {
             txn,
+            deferred,
             log,
             revision,
             commits,
@@ -234,7 +240,14 @@ impl Write {
             groups,
             ..
         } = self;
-        let written = write_log(&txn, log, revision, backend, call.as_deref(), now).await;
+        let mut pending = deferred.into_inner().unwrap_or_else(|e| e.into_inner());
+        let written = match log_statements(&txn, log, revision, backend, call.as_deref(), now) {
+            Ok(last) => {
+                pending.extend(last);
+                run_deferred(&txn, pending).await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = written {
             // Roll back before the next write of the group may take its turn.
             let _ = txn.rollback().await;
@@ -304,8 +317,11 @@ impl Write {
     /// logged, watched or audited as a change (the call is audited as a call that changed
     /// nothing).
     pub(super) async fn discard(self) -> Result<(), Error> {
+        // The deferred statements run first: their constraint checks are part of validation.
+        let flushed = self.flush().await;
         let Write { txn, mut turn, .. } = self;
         txn.rollback().await?;
+        flushed?;
         turn.finished = true;
         Ok(())
     }
@@ -317,7 +333,7 @@ impl Write {
             key.method.to_owned(),
             key.request_id.clone(),
         ))
-        .unique(&self.txn)
+        .unique(self.txn().await?)
         .await?;
         let Some(found) = found else { return Ok(None) };
         if found.request_hash != key.request_hash {
@@ -330,22 +346,70 @@ impl Write {
     }
 
     /// Keeps the result of this call for retries with the same request id.
-    pub async fn remember<T: Stored>(&self, key: &IdempotencyKey, value: &T) -> Result<(), Error> {
-        entity::idempotency::Entity::insert(entity::idempotency::ActiveModel {
+    pub fn remember<T: Stored>(&self, key: &IdempotencyKey, value: &T) -> Result<(), Error> {
+        let row = entity::idempotency::ActiveModel {
             method: Set(key.method.to_owned()),
             request_id: Set(key.request_id.clone()),
             request_hash: Set(key.request_hash.clone()),
             response: Set(value.encode()?),
             create_time: Set(self.now_micros()),
-        })
-        .exec_without_returning(&self.txn)
-        .await?;
+        };
+        self.defer(&sea_orm::QueryTrait::into_query(
+            entity::idempotency::Entity::insert(row),
+        ));
         Ok(())
     }
 
-    /// Runs a statement built with sea-query in this transaction.
-    pub async fn execute<S: sea_orm::StatementBuilder>(&self, stmt: &S) -> Result<u64, Error> {
-        Ok(self.txn.execute(stmt).await?.rows_affected())
+    /// Queues a statement whose result this write does not need (an insert, update or delete
+    /// of the write's own rows). Queued statements run together before the write's next read
+    /// (`txn`, `query_all`) and at its end: on SQLite in one hand-off to the connection's
+    /// worker thread where each used to take one (BENCHMARKS.md, "Fewer round trips per
+    /// write"), on PostgreSQL one after the other. A failure surfaces there, as the write's.
+    pub fn defer<S: StatementBuilder>(&self, stmt: &S) {
+        let built = self.txn.get_database_backend().build(stmt);
+        self.deferred
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(built);
+    }
+
+    /// The write's transaction, for statements whose results the write needs: the deferred
+    /// statements run first, so what it reads includes every change the write made.
+    pub async fn txn(&self) -> Result<&DatabaseTransaction, Error> {
+        self.flush().await?;
+        Ok(&self.txn)
+    }
+
+    /// The rows of `select`, read after the deferred statements ran (on SQLite in the same
+    /// hand-off).
+    pub async fn query_all<S: StatementBuilder>(
+        &self,
+        select: &S,
+    ) -> Result<Vec<QueryResult>, Error> {
+        let select = self.txn.get_database_backend().build(select);
+        let mut pending = self.take_deferred();
+        if self.backend == Backend::Sqlite && !pending.is_empty() {
+            pending.push(select);
+            let mut batches = batches(pending);
+            let last = batches.pop();
+            run_deferred(&self.txn, batches.into_iter().flatten().collect()).await?;
+            if let Some(last) = last {
+                // A joined statement's rows are those of its one SELECT, the last.
+                return Ok(self.txn.query_all_raw(join(last)).await?);
+            }
+            return Ok(Vec::new());
+        }
+        run_deferred(&self.txn, pending).await?;
+        Ok(self.txn.query_all_raw(select).await?)
+    }
+
+    fn take_deferred(&self) -> Vec<Statement> {
+        std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        let pending = self.take_deferred();
+        run_deferred(&self.txn, pending).await
     }
 }
 
@@ -419,16 +483,135 @@ async fn finish(group: Group, commits: &watch::Sender<i64>) {
     done.send_replace(Some(outcome.map_err(|e| e.to_string())));
 }
 
-/// A write's last statements: its audit event, its change log rows and (PostgreSQL) the
-/// NOTIFY that other replicas receive at commit.
-async fn write_log(
+/// Most bound values in one joined statement. Past it, statements run one by one: a large
+/// batch's statements are few and big (a round trip is nothing beside them), and a joined
+/// text is prepared and cached by its exact text, so only small ones should be.
+const JOIN_MAX_VALUES: usize = 2_000;
+
+/// Runs statements in order, the small consecutive ones joined (`batches`, `join`): one
+/// hand-off to SQLite's worker thread, or one round trip to PostgreSQL, for each group.
+pub(super) async fn run_deferred(
+    txn: &DatabaseTransaction,
+    pending: Vec<Statement>,
+) -> Result<(), Error> {
+    for batch in batches(pending) {
+        txn.execute_raw(join(batch)).await?;
+    }
+    Ok(())
+}
+
+/// Consecutive statements grouped so that each group holds at most `JOIN_MAX_VALUES` values (a
+/// larger statement is a group of its own). On PostgreSQL only inserts are grouped: they
+/// become the parts of one `WITH` statement, whose parts all see the snapshot the statement
+/// started with and run in no set order — harmless for inserts of new rows (foreign keys are
+/// checked at the statement's end), not for a delete and an insert of the same key.
+fn batches(pending: Vec<Statement>) -> Vec<Vec<Statement>> {
+    let mut out: Vec<Vec<Statement>> = Vec::new();
+    let mut values = 0;
+    let mut joinable = false;
+    for st in pending {
+        let n = st.values.as_ref().map_or(0, |v| v.0.len());
+        let can_join = st.db_backend == DbBackend::Sqlite || st.sql.starts_with("INSERT ");
+        match out.last_mut() {
+            Some(group) if joinable && can_join && values + n <= JOIN_MAX_VALUES => {
+                values += n;
+                group.push(st);
+            }
+            _ => {
+                values = n;
+                joinable = can_join;
+                out.push(vec![st]);
+            }
+        }
+    }
+    out
+}
+
+/// Statements of one backend as one: on SQLite the texts with `;` between them (sqlx prepares
+/// and runs each in turn, binding the values in order, and returns the rows of any); on
+/// PostgreSQL all but the last as the parts of a `WITH`, each part's `$n` renumbered after
+/// the values of the parts before it.
+fn join(mut batch: Vec<Statement>) -> Statement {
+    if batch.len() == 1
+        && let Some(only) = batch.pop()
+    {
+        return only;
+    }
+    let backend = batch.first().map_or(DbBackend::Sqlite, |s| s.db_backend);
+    let mut parts = Vec::with_capacity(batch.len());
+    let mut values = Vec::new();
+    for st in batch {
+        parts.push(match backend {
+            DbBackend::Postgres => renumber(&st.sql, values.len()),
+            _ => st.sql,
+        });
+        values.extend(st.values.map(|v| v.0).unwrap_or_default());
+    }
+    let sql = match (backend, parts.pop()) {
+        (DbBackend::Postgres, Some(main)) => {
+            let with: Vec<String> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| format!("\"d{i}\" AS ({part})"))
+                .collect();
+            format!("WITH {} {main}", with.join(", "))
+        }
+        (_, main) => {
+            parts.extend(main);
+            parts.join(";\n")
+        }
+    };
+    Statement {
+        sql,
+        values: Some(Values(values)),
+        db_backend: backend,
+    }
+}
+
+/// `sql` with each PostgreSQL placeholder `$n` (outside quotes) made `$(n + offset)`.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                out.push('$');
+                out.push_str(&(n + offset).to_string());
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// A write's last statements: its audit event, its person versions, its change log rows and
+/// (PostgreSQL) the NOTIFY that other replicas receive at commit.
+fn log_statements(
     txn: &DatabaseTransaction,
     log: Vec<entity::change_log::ActiveModel>,
     revision: i64,
     backend: Backend,
     call: Option<&Call>,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
+) -> Result<Vec<Statement>, Error> {
+    let db = txn.get_database_backend();
+    let mut out = Vec::new();
     // The call's audit event commits with the change or not at all.
     if let Some(call) = call {
         let mut seen = std::collections::HashSet::new();
@@ -440,27 +623,31 @@ async fn write_log(
                 ids.push(id.clone());
             }
         }
-        super::audit::insert(txn, &[call.event(ids, "OK", now)]).await?;
+        let events = [call.event(ids, "OK", now)];
+        out.extend(super::audit::statements(&events)?.iter().map(|s| db.build(s)));
     }
     // A person's versions are kept for good, with who wrote them.
-    super::history::insert(txn, &log, call).await?;
+    out.extend(
+        super::history::statements(&log, call)?
+            .iter()
+            .map(|s| db.build(s)),
+    );
     // Chunks keep each statement under SQLite's bound-parameter limit.
     let mut rows = log.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(1000).collect();
-        entity::change_log::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
+        out.push(db.build(&sea_orm::QueryTrait::into_query(
+            entity::change_log::Entity::insert_many(chunk),
+        )));
     }
     if backend == Backend::Postgres {
-        let notify = sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
+        out.push(Statement::from_sql_and_values(
+            DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
             [CHANGES_CHANNEL.into(), revision.to_string().into()],
-        );
-        txn.execute_raw(notify).await?;
+        ));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Tells this process's watchers that `revision` is committed (a newer head only).
@@ -472,4 +659,59 @@ pub(super) fn publish(commits: &watch::Sender<i64>, revision: i64) {
         }
         newer
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(backend: DbBackend, sql: &str, values: &[i64]) -> Statement {
+        Statement::from_sql_and_values(backend, sql, values.iter().map(|v| (*v).into()))
+    }
+
+    #[test]
+    fn postgres_inserts_join_into_one_with_statement() {
+        let pg = DbBackend::Postgres;
+        let joined = batches(vec![
+            st(pg, r#"INSERT INTO "a" ("x", "y") VALUES ($1, $2)"#, &[1, 2]),
+            st(pg, r#"INSERT INTO "b" ("x") VALUES ($1), ($2)"#, &[3, 4]),
+            st(pg, r#"INSERT INTO "c" ("$1") VALUES ($1)"#, &[5]),
+            st(pg, r#"DELETE FROM "a" WHERE "x" = $1"#, &[6]),
+            st(pg, r#"INSERT INTO "a" ("x") VALUES ($1)"#, &[7]),
+        ]);
+        let sizes: Vec<usize> = joined.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [3, 1, 1]);
+        let Some(first) = joined.into_iter().next() else {
+            panic!("no group")
+        };
+        let one = join(first);
+        assert_eq!(
+            one.sql,
+            r#"WITH "d0" AS (INSERT INTO "a" ("x", "y") VALUES ($1, $2)), "d1" AS (INSERT INTO "b" ("x") VALUES ($3), ($4)) INSERT INTO "c" ("$1") VALUES ($5)"#
+        );
+        assert_eq!(one.values.map(|v| v.0.len()), Some(5));
+    }
+
+    #[test]
+    fn sqlite_statements_join_with_semicolons_up_to_a_size() {
+        let lite = DbBackend::Sqlite;
+        let big: Vec<i64> = (1..JOIN_MAX_VALUES as i64).collect();
+        let groups = batches(vec![
+            st(lite, "DELETE FROM a WHERE x = ?", &[1]),
+            st(lite, "INSERT INTO a (x) VALUES (?)", &[2]),
+            st(lite, "INSERT INTO b (x) VALUES (?)", &big),
+            st(lite, "SELECT x FROM a WHERE x = ?", &[3]),
+        ]);
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 2]);
+        let Some(first) = groups.into_iter().next() else {
+            panic!("no group")
+        };
+        let one = join(first);
+        assert_eq!(
+            one.sql,
+            "DELETE FROM a WHERE x = ?;\nINSERT INTO a (x) VALUES (?)"
+        );
+        assert_eq!(one.values.map(|v| v.0.len()), Some(2));
+    }
 }

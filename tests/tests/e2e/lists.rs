@@ -215,6 +215,30 @@ async fn bad_filters_and_orderings_are_rejected_with_positions(backend: Backend)
             .unwrap_err();
         assert_eq!(err.field_violations()[0].field, "order_by", "{order}");
     }
+    // The few-valued fields are filter-only: no index orders by them.
+    for order in ["sex", "kind desc", "family_name, aftercare.payments"] {
+        let err = p
+            .list_page(&ListQuery::new().order_by(order), "")
+            .await
+            .unwrap_err();
+        let v = &err.field_violations()[0];
+        assert_eq!(v.field, "order_by", "{order}");
+        let sortable = v
+            .description
+            .split_once("sortable fields: ")
+            .map(|(_, names)| names)
+            .unwrap_or_default();
+        assert!(
+            sortable.starts_with("id, family_name, given_name")
+                && !sortable.contains("sex")
+                && sortable.contains("status"),
+            "{order}: {}",
+            v.description
+        );
+    }
+    p.list_page(&ListQuery::new().filter("sex = MALE").order_by("status desc"), "")
+        .await
+        .unwrap();
 }
 
 async fn orderings_sort_with_unset_values_last(backend: Backend) {
@@ -382,6 +406,12 @@ async fn filtered_pages_keep_their_order_beyond_the_index_walk(backend: Backend)
                 } else {
                     proto::PersonStatus::Returned
                 } as i32,
+                // So are the only women (a filter-only field: no index of its own).
+                sex: if i >= N - 20 {
+                    proto::Sex::Female
+                } else {
+                    proto::Sex::Male
+                } as i32,
                 ..Default::default()
             })
             .collect();
@@ -416,8 +446,23 @@ async fn filtered_pages_keep_their_order_beyond_the_index_walk(backend: Backend)
             .unwrap(),
         reversed
     );
+    assert_eq!(
+        listed("sex = FEMALE", "family_name", 7).await.unwrap(),
+        missing
+    );
+    assert_eq!(listed("sex = FEMALE", "", 7).await.unwrap(), {
+        let mut by_id = missing.clone();
+        by_id.sort();
+        by_id
+    });
     // Dense: pages come from the walk, deep pages start past the first window.
     let returned = ids_of(0..N - 20);
+    assert_eq!(
+        listed("sex = MALE AND kind = MILITARY", "family_name", 700)
+            .await
+            .unwrap(),
+        returned
+    );
     assert_eq!(
         listed("status = RETURNED", "family_name", 700)
             .await

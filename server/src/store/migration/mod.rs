@@ -13,6 +13,7 @@ mod m20261201_000007_person_history;
 mod m20261202_000008_external_ids;
 mod m20261202_000009_audit_request_id;
 mod m20261202_000010_duplicates;
+pub(crate) mod m20261203_000011_lean_person_indexes;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_external_ids::Migration),
             Box::new(m20261202_000009_audit_request_id::Migration),
             Box::new(m20261202_000010_duplicates::Migration),
+            Box::new(m20261203_000011_lean_person_indexes::Migration),
         ]
     }
 }
