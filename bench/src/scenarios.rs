@@ -179,12 +179,11 @@ pub async fn all(plan: &Plan<'_>) -> anyhow::Result<Report> {
         .await?;
     eprintln!("S1 {:.0}/s", run.report.s1_get_person.per_second);
     run.report.s1z_get_person_zipf = run
-        .scenario("s1z", async |r| Ok(s1z_get_person_zipf(r, ids.clone()).await))
+        .scenario("s1z", async |r| {
+            Ok(s1z_get_person_zipf(r, ids.clone()).await)
+        })
         .await?;
-    eprintln!(
-        "S1z {:.0}/s",
-        run.report.s1z_get_person_zipf.per_second
-    );
+    eprintln!("S1z {:.0}/s", run.report.s1z_get_person_zipf.per_second);
 
     let (c1, c32) = run.scenario("s2", s2_create).await?;
     (run.report.s2_create_c1, run.report.s2_create_c32) = (c1, c32);

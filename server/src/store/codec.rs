@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, InsertStatement, Query, SelectStatement, UpdateStatement, Value},
+    sea_query::{
+        Alias, Expr, ExprTrait, InsertStatement, Query, SelectStatement, UpdateStatement, Value,
+    },
 };
 use serde::Serialize;
 

@@ -534,7 +534,8 @@ impl Store {
         }
         let w = self.begin_write().await?;
         self.visible_or_merged(w.txn().await?, person_id).await?;
-        self.visible_or_merged(w.txn().await?, other_person_id).await?;
+        self.visible_or_merged(w.txn().await?, other_person_id)
+            .await?;
         let (a, b) = ordered(person_id, other_person_id);
         let mut q = Query::insert();
         q.into_table(Alias::new("duplicate_dismissals"))

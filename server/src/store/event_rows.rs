@@ -66,7 +66,8 @@ pub(super) async fn mirror_restricted(
                 ..before.fields.clone()
             },
         };
-        ROWS.update(w.txn().await?, &after.meta, &after.fields).await?;
+        ROWS.update(w.txn().await?, &after.meta, &after.fields)
+            .await?;
         w.log(Operation::Updated, &after, Some(&before))?;
     }
     Ok(())
@@ -93,7 +94,8 @@ pub(super) async fn move_all(
                 ..before.fields.clone()
             },
         };
-        ROWS.update(w.txn().await?, &after.meta, &after.fields).await?;
+        ROWS.update(w.txn().await?, &after.meta, &after.fields)
+            .await?;
         w.log(Operation::Updated, &after, Some(&before))?;
     }
     Ok(())

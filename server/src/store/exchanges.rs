@@ -125,7 +125,8 @@ impl Store {
                 owner: Some(id),
                 ids: &fields.external_ids,
             };
-            external::check_free(w.txn().await?, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim]).await?;
+            external::check_free(w.txn().await?, EXCHANGE_EXTERNAL_IDS, "exchange", &[claim])
+                .await?;
         }
         let x = Exchange {
             meta: Meta {
@@ -155,7 +156,8 @@ impl Store {
         let current = find(w.txn().await?, id).await?;
         check_etag(&current.meta, etag, "exchange")?;
         if links::any_reference(w.txn().await?, "persons", "exchange_id", id).await?
-            || links::any_reference(w.txn().await?, event_rows::ROWS.table, "exchange_id", id).await?
+            || links::any_reference(w.txn().await?, event_rows::ROWS.table, "exchange_id", id)
+                .await?
         {
             return Err(Error::FailedPrecondition {
                 reason: "EXCHANGE_IN_USE",

@@ -165,7 +165,8 @@ impl Store {
         let mut stored: HashMap<String, Person> = HashMap::new();
         match rule {
             MatchRule::ExternalId => {
-                let owners = external::owners(w.txn().await?, PERSON_EXTERNAL_IDS, all_keys).await?;
+                let owners =
+                    external::owners(w.txn().await?, PERSON_EXTERNAL_IDS, all_keys).await?;
                 for (k, owner) in owners {
                     by_key.entry(k).or_default().push(owner);
                 }

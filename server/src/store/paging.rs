@@ -35,20 +35,17 @@ impl Table {
         let keys = order::parse(text).map_err(|e| Error::invalid("order_by", e))?;
         let mut out = Vec::with_capacity(keys.len() + 1);
         for k in keys {
-            let field = self
-                .field(&k.field)
-                .filter(|f| f.sortable)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "order_by",
-                        format!(
-                            "cannot order {} by `{}`; sortable fields: {}",
-                            self.name,
-                            k.field,
-                            self.field_names(true)
-                        ),
-                    )
-                })?;
+            let field = self.field(&k.field).filter(|f| f.sortable).ok_or_else(|| {
+                Error::invalid(
+                    "order_by",
+                    format!(
+                        "cannot order {} by `{}`; sortable fields: {}",
+                        self.name,
+                        k.field,
+                        self.field_names(true)
+                    ),
+                )
+            })?;
             out.push((field, k.desc));
             if field.name == "id" {
                 return Ok(out);

@@ -321,12 +321,19 @@ mod tests {
         let mut dropped = DROPPED.to_vec();
         dropped.sort_unstable();
         assert_eq!(columns, dropped);
-        assert!(PERSONS.field("status").is_some_and(|f| f.indexed && f.sortable));
+        assert!(
+            PERSONS
+                .field("status")
+                .is_some_and(|f| f.indexed && f.sortable)
+        );
         let Err(err) = PERSONS.ordering("sex") else {
             panic!("persons are sortable by sex")
         };
         let text = format!("{err:?}");
-        assert!(text.contains("sortable fields") && !text.contains(" sex,"), "{text}");
+        assert!(
+            text.contains("sortable fields") && !text.contains(" sex,"),
+            "{text}"
+        );
         assert!(PERSONS.ordering("status desc, family_name").is_ok());
     }
 

@@ -624,7 +624,11 @@ fn log_statements(
             }
         }
         let events = [call.event(ids, "OK", now)];
-        out.extend(super::audit::statements(&events)?.iter().map(|s| db.build(s)));
+        out.extend(
+            super::audit::statements(&events)?
+                .iter()
+                .map(|s| db.build(s)),
+        );
     }
     // A person's versions are kept for good, with who wrote them.
     out.extend(

@@ -236,9 +236,14 @@ async fn bad_filters_and_orderings_are_rejected_with_positions(backend: Backend)
             v.description
         );
     }
-    p.list_page(&ListQuery::new().filter("sex = MALE").order_by("status desc"), "")
-        .await
-        .unwrap();
+    p.list_page(
+        &ListQuery::new()
+            .filter("sex = MALE")
+            .order_by("status desc"),
+        "",
+    )
+    .await
+    .unwrap();
 }
 
 async fn orderings_sort_with_unset_values_last(backend: Backend) {
