@@ -12,7 +12,8 @@
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
 //!   idempotency records, all in the same transaction as the change; concurrent writes share
-//!   one commit (group commit, each in a savepoint of its own). `links`: rows of set fields.
+//!   one commit (group commit, each in a savepoint of its own); the statements whose results a
+//!   write does not need wait and run joined (`Write::defer`). `links`: rows of set fields.
 //! - `categories`, `exchanges`, `persons`: queries and mutations of each resource; `summary`:
 //!   the figures; `access`: bearer tokens (hashes only); `changes`: the change log as watchers
 //!   read it; `maintenance`: compaction, checkpoints and statistics in the background;

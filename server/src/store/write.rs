@@ -19,6 +19,13 @@
 //! gets the error and none of them happened. A write alone (nobody waiting for a turn) commits
 //! at once, itself. After a write of a group fails, no further write joins that group (see
 //! `Turn`): the next one commits it as it is and starts a new group.
+//!
+//! **Deferred statements.** On SQLite every statement is a hand-off to the connection's worker
+//! thread and back; on PostgreSQL a round trip. A write therefore queues the statements whose
+//! results it does not need (`Write::defer`) and runs them together — before its next read
+//! (`Write::txn`, `Write::query_all`, so a read always sees the write's own changes) and at
+//! its end: joined with `;` on SQLite, as the parts of one `WITH` on PostgreSQL (inserts only;
+//! see `batches`). A statement's failure surfaces at that point, as the write's failure.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
