@@ -370,8 +370,9 @@ impl Write {
     /// Queues a statement whose result this write does not need (an insert, update or delete
     /// of the write's own rows). Queued statements run together before the write's next read
     /// (`txn`, `query_all`) and at its end: on SQLite in one hand-off to the connection's
-    /// worker thread where each used to take one (BENCHMARKS.md, "Fewer round trips per
-    /// write"), on PostgreSQL one after the other. A failure surfaces there, as the write's.
+    /// worker thread where each used to take one, on PostgreSQL consecutive inserts in one
+    /// round trip (BENCHMARKS.md, "Performance, round two"). A failure surfaces there, as the
+    /// write's.
     pub fn defer<S: StatementBuilder>(&self, stmt: &S) {
         let built = self.txn.get_database_backend().build(stmt);
         self.deferred
