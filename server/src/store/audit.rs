@@ -62,7 +62,7 @@ pub(super) fn statements(events: &[AuditEvent]) -> Result<Vec<InsertStatement>, 
 pub(super) async fn insert(txn: &DatabaseTransaction, events: &[AuditEvent]) -> Result<(), Error> {
     let db = txn.get_database_backend();
     let built = statements(events)?.iter().map(|s| db.build(s)).collect();
-    super::write::run_deferred(txn, built).await
+    super::joined::run(txn, built).await
 }
 
 fn from_model(m: audit_event::Model) -> Result<AuditEvent, Error> {

@@ -8,6 +8,7 @@
 //!   record of a resource kept in the change log and for request ids.
 //! - `schema`: what List filters and orderings may name, per table; `filter`: filters compiled
 //!   to SQL; `paging`: orderings and keyset page tokens.
+//! - `joined`: small statements run as one (one hand-off or round trip for several).
 //! - `audit`: the append-only audit trail; `notify`: PostgreSQL NOTIFY between replicas.
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
@@ -46,6 +47,7 @@ mod external;
 mod filter;
 mod history;
 mod import;
+mod joined;
 mod links;
 mod maintenance;
 mod migration;
