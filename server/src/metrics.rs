@@ -7,12 +7,13 @@
 //! `grpc_code` where the call has ended — the histogram has it too, unlike go-grpc-prometheus,
 //! so that the latency of failures can be told from that of answers). Methods outside the
 //! services table are counted under `unknown`, so a client cannot grow the label set.
-//! Everything else is `homecoming_*`, read when scraped: watch streams and their lag, the
-//! change log's extent, group commits, the connection pools, the audit queue, build info.
+//! Everything else is `homecoming_*`, read when scraped: watch streams and their lag, where the
+//! watch cache took its revisions from, the change log's extent, group commits, the connection
+//! pools, the audit queue, build info.
 
 use std::{
     net::SocketAddr,
-    sync::Arc,
+    sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -102,6 +103,12 @@ struct PoolStateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedLabels {
+    /// `memory` (this process's commits) or `change_log` (read back).
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     backend: &'static str,
@@ -112,6 +119,7 @@ struct BuildLabels {
 struct Gauges {
     watch_streams: Gauge,
     watch_lag_max: Gauge,
+    watch_feed: Family<FeedLabels, Counter>,
     head_revision: Gauge,
     oldest_revision: Gauge,
     change_log_rows: Gauge,
@@ -172,6 +180,11 @@ impl Metrics {
             "watch_lag_revisions_max",
             "Revisions between the head and the slowest open watch",
             gauges.watch_lag_max.clone(),
+        );
+        hc.register(
+            "watch_feed_revisions",
+            "Revisions the watch cache took from memory (this process's commits) or from the change log",
+            gauges.watch_feed.clone(),
         );
         hc.register(
             "head_revision",
@@ -254,6 +267,16 @@ impl Metrics {
         let lag = self.hub.lag();
         g.watch_streams.set(gauge(lag.streams as u64));
         g.watch_lag_max.set(lag.max_revisions);
+        let feed = self.hub.feed();
+        for (source, n) in [
+            ("memory", &feed.from_memory),
+            ("change_log", &feed.from_change_log),
+        ] {
+            g.watch_feed
+                .get_or_create(&FeedLabels { source })
+                .inner()
+                .store(n.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
         match self.store.change_log_extent().await {
             Ok(e) => {
                 g.head_revision.set(e.head_revision);

@@ -1,29 +1,17 @@
-//! The change log as Watch reads it: committed changes in revision order, commit
-//! notifications, and consistent read snapshots for a watch's initial state.
+//! The change log as Watch reads it: committed changes in revision order, and consistent read
+//! snapshots for a watch's initial state.
 
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use tokio::sync::watch;
 
 use super::{
     ListQuery, Page, Store, Unique, categories, codec::time, entity::change_log, events, exchanges,
-    persons, record, schema,
+    person_rows, record, schema,
 };
 use crate::domain::{Change, Error, Operation, Resource, ResourceType};
 
 impl Store {
-    /// Revisions committed through this process, as they commit, and (PostgreSQL) those other
-    /// replicas announce (`Store::relay_commits`). Watchers re-read the change log besides.
-    pub fn subscribe_commits(&self) -> watch::Receiver<i64> {
-        self.commits.subscribe()
-    }
-
-    /// Marks `revision` as committed (a commit seen in another process).
-    pub fn observed_commit(&self, revision: i64) {
-        super::write::publish(&self.commits, revision);
-    }
-
     /// Committed changes with revision > `after`, in order, at most `limit` rows (whole
     /// revisions: a revision is never cut in two).
     pub async fn changes_after(&self, after: i64, limit: u64) -> Result<Vec<Change>, Error> {
@@ -96,7 +84,7 @@ impl ReadSnapshot {
             }
             ResourceType::Person => {
                 // The watch hides restricted persons per watcher.
-                let (v, n) = persons::list_in(&self.txn, q, true).await?;
+                let (v, n) = person_rows::list_in(&self.txn, q, true).await?;
                 (v.into_iter().map(Resource::Person).collect(), n)
             }
         };

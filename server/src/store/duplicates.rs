@@ -1,6 +1,6 @@
 //! Duplicate candidates (scored by `domain::duplicates`): found when a person is written, in
 //! the write's transaction, through the blocking keys of `person_match_keys` (no scan of all
-//! persons); listed best first; dismissed for good; and merged.
+//! persons); listed best first; dismissed for good. A merge is a person write (`persons`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,17 +13,16 @@ use sea_orm::{
 use super::{
     Page, Store,
     codec::{json_list, time, to_json},
-    event_rows, links,
+    links,
     paging::PageToken,
-    persons::{self, ROWS, find_by, find_visible},
-    schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_MATCH_KEYS, PERSON_NAME_KEYS},
-    write::{IdempotencyKey, Operation, Write},
+    person_rows::{ROWS, find_by},
+    schema::PERSON_MATCH_KEYS,
+    write::Write,
 };
 use crate::domain::{
-    Error, PERSON, Person, PersonFields,
+    Error, Person, PersonFields,
     duplicates::{Search, assess, blocking_keys, search_keys},
     page_size,
-    schema::Mask,
 };
 
 /// Pairs scoring below this are not kept: a caller may ask for candidates down to it.
@@ -329,68 +328,6 @@ async fn dismissed_pairs<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The person `id` was merged into, following merges of merges, if it was merged.
-pub(super) async fn survivor_of<C: ConnectionTrait>(
-    conn: &C,
-    id: &str,
-) -> Result<Option<String>, Error> {
-    let mut current = id.to_owned();
-    let mut survivor = None;
-    // A chain is flattened at each merge (see `merge_persons`); the bound only guards against a
-    // cycle written by hand.
-    for _ in 0..16 {
-        let q = Query::select()
-            .column(Alias::new("survivor_id"))
-            .from(Alias::new("person_merges"))
-            .and_where(Expr::col(Alias::new("duplicate_id")).eq(current.as_str()))
-            .to_owned();
-        match conn.query_one(&q).await? {
-            Some(r) => {
-                current = r.try_get("", "survivor_id")?;
-                survivor = Some(current.clone());
-            }
-            None => break,
-        }
-    }
-    Ok(survivor)
-}
-
-/// The persons merged into `survivor_id` at each revision (for its history).
-pub(super) async fn merges_into<C: ConnectionTrait>(
-    conn: &C,
-    survivor_id: &str,
-) -> Result<HashMap<i64, String>, Error> {
-    let q = Query::select()
-        .columns([Alias::new("duplicate_id"), Alias::new("revision")])
-        .from(Alias::new("person_merges"))
-        .and_where(Expr::col(Alias::new("survivor_id")).eq(survivor_id))
-        .to_owned();
-    let mut out = HashMap::new();
-    for r in conn.query_all(&q).await? {
-        out.insert(r.try_get("", "revision")?, r.try_get("", "duplicate_id")?);
-    }
-    Ok(out)
-}
-
-/// Adds to `into` each of `from` it does not hold yet.
-fn union<T: PartialEq + Clone>(into: &mut Vec<T>, from: &[T]) {
-    for x in from {
-        if !into.contains(x) {
-            into.push(x.clone());
-        }
-    }
-}
-
-/// "Family Given Patronymic", as an alias holds a whole name.
-fn full_name(f: &PersonFields) -> String {
-    [&f.family_name, &f.given_name, &f.patronymic]
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 impl Store {
     /// Open candidates, best first (score, then the pair's ids, descending); of one person
     /// when `person_id` is set. Pairs with a restricted person only for callers who may see
@@ -501,22 +438,6 @@ impl Store {
         .await
     }
 
-    /// The person as [`Store::get_person`] gives it, read in `conn`: a merged-away id is
-    /// [`Error::Merged`].
-    pub(super) async fn visible_or_merged<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        id: &str,
-    ) -> Result<Person, Error> {
-        match find_visible(self, conn, id).await {
-            Err(Error::NotFound { resource, id }) => match survivor_of(conn, &id).await? {
-                Some(survivor_id) => Err(Error::Merged { id, survivor_id }),
-                None => Err(Error::NotFound { resource, id }),
-            },
-            other => other,
-        }
-    }
-
     /// Records that two persons are not one: the pair is no longer a candidate and never
     /// becomes one again. Both must exist (and be visible to the caller).
     #[tracing::instrument(name = "store.dismiss_duplicate", skip_all)]
@@ -571,92 +492,5 @@ impl Store {
                 .to_owned(),
         );
         w.commit().await
-    }
-
-    /// Merges `duplicate_id` into `survivor_id`, in one write (one revision): the fields of
-    /// `mask` from the duplicate (none when the mask is empty); its events, categories,
-    /// external ids, aliases, contacts and identity documents added to the survivor's; its
-    /// name kept as an alias; the duplicate deleted, its id answering [`Error::Merged`].
-    #[tracing::instrument(name = "store.merge_persons", skip_all)]
-    pub async fn merge_persons(
-        &self,
-        survivor_id: &str,
-        duplicate_id: &str,
-        mask: Option<&Mask>,
-        request_id: Option<String>,
-    ) -> Result<Person, Error> {
-        if survivor_id == duplicate_id {
-            return Err(Error::invalid(
-                "duplicate_id",
-                "must differ from survivor_id",
-            ));
-        }
-        let key = IdempotencyKey::of("MergePersons", request_id, || {
-            Ok(format!("{survivor_id}|{duplicate_id}|{mask:?}"))
-        })?;
-        let mut w = self.begin_write().await?;
-        if let Some(key) = &key
-            && let Some(done) = w.recall::<Vec<Person>>(key).await?
-        {
-            return done
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::Internal("a stored merge holds no person".into()));
-        }
-        let survivor = self.visible_or_merged(w.txn().await?, survivor_id).await?;
-        let duplicate = self.visible_or_merged(w.txn().await?, duplicate_id).await?;
-        let mut fields = survivor.fields.clone();
-        if let Some(mask) = mask {
-            PERSON.apply(&mut fields, &duplicate.fields, mask)?;
-        }
-        let d = &duplicate.fields;
-        union(&mut fields.category_codes, &d.category_codes);
-        union(&mut fields.external_ids, &d.external_ids);
-        union(&mut fields.contacts, &d.contacts);
-        union(&mut fields.identity_documents, &d.identity_documents);
-        union(&mut fields.aliases, &d.aliases);
-        let name = full_name(d);
-        if !name.is_empty() && name != full_name(&fields) {
-            union(&mut fields.aliases, &[name]);
-        }
-        fields.restricted |= d.restricted;
-        let fields = fields
-            .validate(chrono::Utc::now().date_naive())
-            .map_err(|e| e.prefixed("survivor"))?;
-
-        // The duplicate goes first: its external ids become free for the survivor to hold.
-        event_rows::move_all(&mut w, duplicate_id, survivor_id, fields.restricted).await?;
-        links::replace(&w, PERSON_CATEGORIES, duplicate_id, &[])?;
-        links::replace(&w, PERSON_NAME_KEYS, duplicate_id, &[])?;
-        links::replace(&w, PERSON_EXTERNAL_IDS, duplicate_id, &[])?;
-        ROWS.delete(w.txn().await?, duplicate_id).await?;
-        w.log(Operation::Deleted, &duplicate, None)?;
-        // Merges into the duplicate now lead to the survivor.
-        w.defer(
-            &Query::update()
-                .table(Alias::new("person_merges"))
-                .value(Alias::new("survivor_id"), survivor_id)
-                .and_where(Expr::col(Alias::new("survivor_id")).eq(duplicate_id))
-                .to_owned(),
-        );
-        w.defer(
-            &Query::insert()
-                .into_table(Alias::new("person_merges"))
-                .columns(["duplicate_id", "survivor_id", "revision", "merge_time"].map(Alias::new))
-                .values([
-                    duplicate_id.into(),
-                    survivor_id.into(),
-                    w.revision.into(),
-                    w.now_micros().into(),
-                ])
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .to_owned(),
-        );
-        let merged = persons::rewrite(&mut w, &survivor, fields).await?;
-        if let Some(key) = &key {
-            w.remember(key, &vec![merged.clone()])?;
-        }
-        w.commit().await?;
-        Ok(merged)
     }
 }

@@ -11,7 +11,7 @@ use super::{
     ListQuery, Page, Store,
     codec::{check_etag, unique_row},
     event_rows::{ROWS, event_of},
-    exchanges, persons, record,
+    exchanges, person_rows, persons, record,
     schema::PERSON_EVENTS,
     write::{IdempotencyKey, Operation, Write},
 };
@@ -152,7 +152,7 @@ impl Store {
 
     /// The person an event names; one the caller may not see does not exist for it.
     async fn event_person(&self, w: &Write, id: &str) -> Result<crate::domain::Person, Error> {
-        persons::find_visible(self, w.txn().await?, id)
+        person_rows::find_visible(self, w.txn().await?, id)
             .await
             .map_err(|e| match e {
                 Error::NotFound { .. } => {

@@ -2,6 +2,8 @@
 //! compaction never touches it). Written with the change log, in the write's transaction, from
 //! the same versioned records (`record`): one row per logged change of a person.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ConnectionTrait,
     sea_query::{Alias, Expr, ExprTrait, InsertStatement, Order, Query},
@@ -85,7 +87,7 @@ impl Store {
         } else {
             None
         };
-        let merges = super::duplicates::merges_into(&txn, id).await?;
+        let merges = merges_into(&txn, id).await?;
         for v in &mut versions {
             v.previous = previous.replace(v.person.clone());
             v.merged_person_id = merges.get(&v.revision).cloned();
@@ -232,4 +234,21 @@ pub(super) async fn before<C: ConnectionTrait>(
             }
         }
     }
+}
+
+/// The persons merged into `survivor_id` at each revision (for its history).
+async fn merges_into<C: ConnectionTrait>(
+    conn: &C,
+    survivor_id: &str,
+) -> Result<HashMap<i64, String>, Error> {
+    let q = Query::select()
+        .columns([Alias::new("duplicate_id"), Alias::new("revision")])
+        .from(Alias::new("person_merges"))
+        .and_where(Expr::col(Alias::new("survivor_id")).eq(survivor_id))
+        .to_owned();
+    let mut out = HashMap::new();
+    for r in conn.query_all(&q).await? {
+        out.insert(r.try_get("", "revision")?, r.try_get("", "duplicate_id")?);
+    }
+    Ok(out)
 }

@@ -11,7 +11,8 @@ use chrono::Utc;
 
 use super::{
     Store, exchanges, external, links,
-    persons::{find_by, insert_new, new_person, rewrite},
+    person_rows::find_by,
+    persons::{insert_new, new_person, rewrite},
     record::{self, Stored},
     schema::PERSON_EXTERNAL_IDS,
     write::IdempotencyKey,

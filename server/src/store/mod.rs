@@ -9,13 +9,18 @@
 //! - `schema`: what List filters and orderings may name, per table; `filter`: filters compiled
 //!   to SQL; `paging`: orderings and keyset page tokens.
 //! - `joined`: small statements run as one (one hand-off or round trip for several).
-//! - `audit`: the append-only audit trail; `notify`: PostgreSQL NOTIFY between replicas.
+//! - `audit`: the append-only audit trail; `notify`: commits announced to watchers (this
+//!   process's with their changes, other replicas' through PostgreSQL NOTIFY).
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
 //!   idempotency records, all in the same transaction as the change; concurrent writes share
 //!   one commit (group commit, each in a savepoint of its own); the statements whose results a
 //!   write does not need wait and run joined (`Write::defer`). `links`: rows of set fields.
-//! - `categories`, `exchanges`, `persons`: queries and mutations of each resource; `summary`:
+//! - `person_rows`: persons as read (the row codec, derived figures, what a caller may see, where
+//!   a merged-away id leads), under `duplicates` (the candidate index: candidates found in the
+//!   write, listed, dismissed) and `persons`.
+//! - `categories`, `exchanges`, `persons` (with merges), `events`: queries and mutations of each
+//!   resource; `history`: a person's versions; `import`: rosters in; `summary`:
 //!   the figures; `access`: bearer tokens (hashes only); `changes`: the change log as watchers
 //!   read it; `maintenance`: compaction, checkpoints and statistics in the background;
 //!   `stats`: what the metrics endpoint reads (commits, pools, the change log's extent).
@@ -53,6 +58,7 @@ mod maintenance;
 mod migration;
 mod notify;
 mod paging;
+mod person_rows;
 mod persons;
 mod record;
 mod schema;
@@ -78,6 +84,7 @@ pub use duplicates::{CROWDED_KEY, Candidate, CandidateQuery, REASON_MAX, SCORE_F
 pub use history::{History, Version};
 pub use import::ImportOptions;
 pub use maintenance::{Maintenance, MaintenanceOptions};
+pub use notify::Committed;
 pub use persons::CreateShape;
 pub use stats::{ChangeLogExtent, CommitMetrics, PoolUse};
 
@@ -139,8 +146,8 @@ pub struct Store {
     reader: DatabaseConnection,
     backend: Backend,
     url: String,
-    /// The last revision committed through this process; watchers wait on it.
-    commits: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    /// The last revision committed through this process, and its changes; watchers wait on it.
+    commits: std::sync::Arc<notify::Commits>,
     /// The call this handle serves (`Store::for_call`): decides what reads may see and is
     /// audited in the transaction of every write. `None`: the server itself, which sees all.
     call: Option<Arc<Call>>,
@@ -276,7 +283,7 @@ impl Store {
             }
         };
         let head = store.revision().await?;
-        store.commits.send_replace(head);
+        store.commits.start_at(head);
         Ok(store)
     }
 

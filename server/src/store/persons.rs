@@ -1,27 +1,24 @@
-//! Persons: queries and mutations, and the derived figures computed as they are read.
+//! Persons: queries and mutations, merges included (the rows as read are `person_rows`').
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
-    ConnectionTrait, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, JoinType},
+    ConnectionTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 
 use super::{
     ListQuery, Page, Store,
-    codec::{Rows, check_etag, unique_row},
-    duplicates, event_rows, exchanges, external, links, record,
-    schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_NAME_KEYS, PERSONS},
+    codec::check_etag,
+    duplicates, event_rows, exchanges, external, links,
+    person_rows::{ROWS, list_in, today},
+    record,
+    schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_NAME_KEYS},
     write::{IdempotencyKey, Operation, Write},
 };
 use crate::domain::{
     Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys, schema::Mask,
-};
-
-pub(super) const ROWS: Rows<PersonFields> = Rows {
-    table: "persons",
-    schema: &PERSON,
 };
 
 /// How violations of a create name their fields: `person.x` for CreatePerson,
@@ -46,10 +43,6 @@ impl CreateShape {
             CreateShape::Batch => format!("requests[{i}].person."),
         }
     }
-}
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 impl Store {
@@ -132,16 +125,6 @@ impl Store {
         self.visible_or_merged(&self.reader, id).await
     }
 
-    fn visible(&self, p: Person) -> Result<Person, Error> {
-        if p.fields.restricted && !self.sees_restricted() {
-            return Err(Error::NotFound {
-                resource: "person",
-                id: p.meta.id,
-            });
-        }
-        Ok(p)
-    }
-
     /// The person another system calls `key` (`system/id`), as [`Store::get_person`] would
     /// give it.
     #[tracing::instrument(name = "store.lookup_person", skip_all)]
@@ -200,6 +183,93 @@ impl Store {
         ROWS.delete(w.txn().await?, id).await?;
         w.log(Operation::Deleted, &current, None)?;
         w.commit().await
+    }
+
+    /// Merges `duplicate_id` into `survivor_id`, in one write (one revision): the fields of
+    /// `mask` from the duplicate (none when the mask is empty); its events, categories,
+    /// external ids, aliases, contacts and identity documents added to the survivor's; its
+    /// name kept as an alias; the duplicate deleted, its id answering [`Error::Merged`].
+    #[tracing::instrument(name = "store.merge_persons", skip_all)]
+    pub async fn merge_persons(
+        &self,
+        survivor_id: &str,
+        duplicate_id: &str,
+        mask: Option<&Mask>,
+        request_id: Option<String>,
+    ) -> Result<Person, Error> {
+        if survivor_id == duplicate_id {
+            return Err(Error::invalid(
+                "duplicate_id",
+                "must differ from survivor_id",
+            ));
+        }
+        let key = IdempotencyKey::of("MergePersons", request_id, || {
+            Ok(format!("{survivor_id}|{duplicate_id}|{mask:?}"))
+        })?;
+        let mut w = self.begin_write().await?;
+        if let Some(key) = &key
+            && let Some(done) = w.recall::<Vec<Person>>(key).await?
+        {
+            return done
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Internal("a stored merge holds no person".into()));
+        }
+        let survivor = self.visible_or_merged(w.txn().await?, survivor_id).await?;
+        let duplicate = self.visible_or_merged(w.txn().await?, duplicate_id).await?;
+        let mut fields = survivor.fields.clone();
+        if let Some(mask) = mask {
+            PERSON.apply(&mut fields, &duplicate.fields, mask)?;
+        }
+        let d = &duplicate.fields;
+        union(&mut fields.category_codes, &d.category_codes);
+        union(&mut fields.external_ids, &d.external_ids);
+        union(&mut fields.contacts, &d.contacts);
+        union(&mut fields.identity_documents, &d.identity_documents);
+        union(&mut fields.aliases, &d.aliases);
+        let name = full_name(d);
+        if !name.is_empty() && name != full_name(&fields) {
+            union(&mut fields.aliases, &[name]);
+        }
+        fields.restricted |= d.restricted;
+        let fields = fields
+            .validate(chrono::Utc::now().date_naive())
+            .map_err(|e| e.prefixed("survivor"))?;
+
+        // The duplicate goes first: its external ids become free for the survivor to hold.
+        event_rows::move_all(&mut w, duplicate_id, survivor_id, fields.restricted).await?;
+        links::replace(&w, PERSON_CATEGORIES, duplicate_id, &[])?;
+        links::replace(&w, PERSON_NAME_KEYS, duplicate_id, &[])?;
+        links::replace(&w, PERSON_EXTERNAL_IDS, duplicate_id, &[])?;
+        ROWS.delete(w.txn().await?, duplicate_id).await?;
+        w.log(Operation::Deleted, &duplicate, None)?;
+        // Merges into the duplicate now lead to the survivor.
+        w.defer(
+            &Query::update()
+                .table(Alias::new("person_merges"))
+                .value(Alias::new("survivor_id"), survivor_id)
+                .and_where(Expr::col(Alias::new("survivor_id")).eq(duplicate_id))
+                .to_owned(),
+        );
+        w.defer(
+            &Query::insert()
+                .into_table(Alias::new("person_merges"))
+                .columns(["duplicate_id", "survivor_id", "revision", "merge_time"].map(Alias::new))
+                .values([
+                    duplicate_id.into(),
+                    survivor_id.into(),
+                    w.revision.into(),
+                    w.now_micros().into(),
+                ])
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .to_owned(),
+        );
+        let merged = rewrite(&mut w, &survivor, fields).await?;
+        if let Some(key) = &key {
+            w.remember(key, &vec![merged.clone()])?;
+        }
+        w.commit().await?;
+        Ok(merged)
     }
 }
 
@@ -261,25 +331,6 @@ pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), 
         w.log(Operation::Created, p, None)?;
     }
     Ok(())
-}
-
-/// The persons whose `column` holds one of `values` (one query per 500 values, the exchange
-/// dates in one more), restricted ones included.
-pub(super) async fn find_by<C: ConnectionTrait>(
-    conn: &C,
-    column: &str,
-    values: &[String],
-) -> Result<Vec<Person>, Error> {
-    let mut out = Vec::new();
-    for chunk in values.chunks(500) {
-        let q = ROWS
-            .select()
-            .and_where(ROWS.col(column).is_in(chunk.iter().map(String::as_str)))
-            .to_owned();
-        let rows = conn.query_all(&q).await?;
-        out.extend(with_derived(conn, &rows).await?);
-    }
-    Ok(out)
 }
 
 /// The link rows of new persons' external ids.
@@ -351,20 +402,6 @@ pub(super) async fn rewrite(
     Ok(p)
 }
 
-/// One page of persons, read in `conn`.
-pub(super) async fn list_in<C: ConnectionTrait>(
-    conn: &C,
-    q: &ListQuery,
-    include_restricted: bool,
-) -> Result<(Vec<Person>, Option<String>), Error> {
-    let mut select = ROWS.select();
-    if !include_restricted {
-        select.and_where(ROWS.col("restricted").eq(false));
-    }
-    let (rows, next) = PERSONS.page(conn, select, q).await?;
-    Ok((with_derived(conn, &rows).await?, next))
-}
-
 /// Checks that every exchange id and category code exists (one query for the whole batch of
 /// a usual size); returns the dates of the referenced exchanges.
 async fn check_references<'a, C: ConnectionTrait>(
@@ -402,69 +439,21 @@ async fn check_references<'a, C: ConnectionTrait>(
     v.finish(dates)
 }
 
-/// The exchange date joined to a person row (for the derived figures).
-const EXCHANGE_DATE: &str = "hc_exchange_date";
-
-/// The person as the caller of `store` may see it (NOT_FOUND for a restricted one otherwise).
-pub(super) async fn find_visible<C: ConnectionTrait>(
-    store: &Store,
-    conn: &C,
-    id: &str,
-) -> Result<Person, Error> {
-    store.visible(find(conn, id).await?)
+/// Adds to `into` each of `from` it does not hold yet.
+fn union<T: PartialEq + Clone>(into: &mut Vec<T>, from: &[T]) {
+    for x in from {
+        if !into.contains(x) {
+            into.push(x.clone());
+        }
+    }
 }
 
-/// One person by id: one statement (the exchange's date joined), and no `LIMIT` (the key is
-/// unique; see `codec::unique_row`).
-async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Person, Error> {
-    let exchanges = Alias::new(exchanges::ROWS.table);
-    let q = ROWS
-        .select()
-        .expr_as(
-            Expr::col((exchanges.clone(), Alias::new("exchange_date"))),
-            Alias::new(EXCHANGE_DATE),
-        )
-        .join(
-            JoinType::LeftJoin,
-            exchanges.clone(),
-            ROWS.col("exchange_id")
-                .equals((exchanges, Alias::new("id"))),
-        )
-        .and_where(ROWS.col("id").eq(id))
-        .to_owned();
-    let row = unique_row(conn, &q).await?.ok_or_else(|| Error::NotFound {
-        resource: "person",
-        id: id.to_owned(),
-    })?;
-    derive(&row, row.try_get("", EXCHANGE_DATE)?, today())
-}
-
-fn derive(
-    row: &QueryResult,
-    exchange_date: Option<NaiveDate>,
-    today: NaiveDate,
-) -> Result<Person, Error> {
-    let (meta, fields) = ROWS.decode(row)?;
-    Ok(Person {
-        derived: fields.derive(exchange_date, today),
-        meta,
-        fields,
-    })
-}
-
-/// Converts rows and computes their derived figures (one query for the exchange dates).
-async fn with_derived<C: ConnectionTrait>(
-    conn: &C,
-    rows: &[QueryResult],
-) -> Result<Vec<Person>, Error> {
-    let ids = rows
+/// "Family Given Patronymic", as an alias holds a whole name.
+fn full_name(f: &PersonFields) -> String {
+    [&f.family_name, &f.given_name, &f.patronymic]
         .iter()
-        .map(|r| r.try_get::<Option<String>>("", "exchange_id"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let dates = exchanges::dates(conn, ids.iter().flatten().cloned()).await?;
-    let today = today();
-    rows.iter()
-        .zip(&ids)
-        .map(|(r, x)| derive(r, x.as_ref().and_then(|x| dates.get(x)).copied(), today))
-        .collect()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

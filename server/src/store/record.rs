@@ -33,6 +33,8 @@ pub trait Stored: Sized {
 pub trait Logged: Stored {
     const TYPE: ResourceType;
     fn id(&self) -> &str;
+    /// The resource as a watcher receives it (what decoding its record gives).
+    fn resource(&self) -> Resource;
 }
 
 macro_rules! stored {
@@ -55,6 +57,10 @@ macro_rules! stored {
 
             fn id(&self) -> &str {
                 &self.meta.id
+            }
+
+            fn resource(&self) -> Resource {
+                Resource::$T(self.clone())
             }
         }
     };

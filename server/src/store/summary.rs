@@ -14,7 +14,7 @@ use super::{
     codec::unique_row,
     event_rows::ROWS as EVENTS,
     exchanges::{self, ROWS as EXCHANGES},
-    persons::ROWS as PERSONS,
+    person_rows::ROWS as PERSONS,
     schema::PERSON_CATEGORIES,
 };
 use crate::domain::{

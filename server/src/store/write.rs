@@ -38,7 +38,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::{
     Backend, Store, Unique, codec, entity, joined,
-    notify::CHANGES_CHANNEL,
+    notify::{CHANGES_CHANNEL, Commits, Committed},
     record::{Logged, Stored},
     stats::CommitMetrics,
 };
@@ -48,7 +48,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering as AtomicOrdering},
 };
 
-use crate::domain::{Error, access::Call};
+use crate::domain::{Change, Error, access::Call};
 
 /// An open write holding the next revision.
 pub struct Write {
@@ -60,7 +60,9 @@ pub struct Write {
     pub revision: i64,
     pub now: DateTime<Utc>,
     log: Vec<entity::change_log::ActiveModel>,
-    commits: Arc<watch::Sender<i64>>,
+    /// The change log rows' changes, decoded: announced to this process's watchers at commit.
+    changes: Vec<Arc<Change>>,
+    commits: Arc<Commits>,
     backend: Backend,
     /// Audited with the change, in this transaction.
     call: Option<Arc<Call>>,
@@ -135,8 +137,8 @@ pub(super) struct Groups {
 struct Group {
     id: u64,
     txn: DatabaseTransaction,
-    /// Highest revision of the group's writes.
-    head: i64,
+    /// The group's writes' changes, in revision order (announced once the commit is durable).
+    committed: Vec<Arc<Committed>>,
     /// The commit's outcome, once known.
     done: watch::Sender<Option<Result<(), String>>>,
     /// A write of the group failed: no more writes join it.
@@ -187,6 +189,7 @@ impl Store {
             revision,
             now: codec::now(),
             log: Vec::new(),
+            changes: Vec::new(),
             commits: self.commits.clone(),
             backend: self.backend,
             call: self.call.clone(),
@@ -223,12 +226,20 @@ impl Write {
             previous: Set(previous.map(Stored::encode).transpose()?),
             change_time: Set(self.now_micros()),
         });
+        self.changes.push(Arc::new(Change {
+            revision: self.revision,
+            operation,
+            time: self.now,
+            resource: snapshot.resource(),
+            previous: previous.map(Logged::resource),
+        }));
         Ok(())
     }
 
     /// Writes the change log and the audit event, commits (with the writes grouped with this
-    /// one), and tells watchers (in this process directly, in other processes sharing a
-    /// PostgreSQL database through NOTIFY, sent at commit). Returns once the commit is durable.
+    /// one), and tells watchers (in this process directly, with the changes themselves; in
+    /// other processes sharing a PostgreSQL database through NOTIFY, sent at commit). Returns
+    /// once the commit is durable.
     #[tracing::instrument(name = "store.commit", skip_all)]
     pub async fn commit(self) -> Result<(), Error> {
         if self.validate_only {
@@ -238,6 +249,7 @@ impl Write {
             txn,
             deferred,
             log,
+            changes,
             revision,
             commits,
             backend,
@@ -248,7 +260,8 @@ impl Write {
             ..
         } = self;
         let mut pending = deferred.into_inner().unwrap_or_else(|e| e.into_inner());
-        let written = match log_statements(&txn, log, revision, backend, call.as_deref(), now) {
+        let notify = (backend == Backend::Postgres).then(|| commits.payload(revision));
+        let written = match log_statements(&txn, log, notify, call.as_deref(), now) {
             Ok(last) => {
                 pending.extend(last);
                 joined::run(&txn, pending).await
@@ -260,11 +273,12 @@ impl Write {
             let _ = txn.rollback().await;
             return Err(e);
         }
+        let committed = Arc::new(Committed { revision, changes });
         let (id, mut done) = match turn.guard.open.as_mut() {
             Some(group) => {
                 // A savepoint: release it into the group's transaction.
                 txn.commit().await?;
-                group.head = Ord::max(group.head, revision);
+                group.committed.push(committed);
                 group.writes += 1;
                 (group.id, group.done.subscribe())
             }
@@ -275,7 +289,7 @@ impl Write {
                 groups.metrics.observe(1, started);
                 turn.finished = true;
                 drop(turn);
-                publish(&commits, revision);
+                commits.announce(vec![committed]);
                 if let Some(call) = &call {
                     call.mark_audited();
                 }
@@ -289,7 +303,7 @@ impl Write {
                 turn.guard.open = Some(Group {
                     id,
                     txn,
-                    head: revision,
+                    committed: vec![committed],
                     done,
                     closed: false,
                     writes: 1,
@@ -456,7 +470,7 @@ impl IdempotencyKey {
 
 /// Commits group `id` unless a write of the group committed it already. Queued writes get the
 /// lock before this task (the lock is fair), so they are in the group by now.
-async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<watch::Sender<i64>>) {
+async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<Commits>) {
     let group = {
         let mut state = groups.lock().await;
         match state.open.take() {
@@ -471,10 +485,10 @@ async fn commit_group(groups: Arc<Mutex<Groups>>, id: u64, commits: Arc<watch::S
 }
 
 /// Commits a group and tells its writes (and, on success, this process's watchers).
-async fn finish(group: Group, commits: &watch::Sender<i64>) {
+async fn finish(group: Group, commits: &Commits) {
     let Group {
         txn,
-        head,
+        committed,
         done,
         writes,
         metrics,
@@ -484,7 +498,7 @@ async fn finish(group: Group, commits: &watch::Sender<i64>) {
     let outcome = txn.commit().await;
     metrics.observe(writes, started);
     if outcome.is_ok() {
-        publish(commits, head);
+        commits.announce(committed);
     } else if let Err(e) = &outcome {
         tracing::error!(error = %e, "group commit failed");
     }
@@ -496,8 +510,7 @@ async fn finish(group: Group, commits: &watch::Sender<i64>) {
 fn log_statements(
     txn: &DatabaseTransaction,
     log: Vec<entity::change_log::ActiveModel>,
-    revision: i64,
-    backend: Backend,
+    notify: Option<String>,
     call: Option<&Call>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Statement>, Error> {
@@ -535,23 +548,12 @@ fn log_statements(
             entity::change_log::Entity::insert_many(chunk),
         )));
     }
-    if backend == Backend::Postgres {
+    if let Some(payload) = notify {
         out.push(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
-            [CHANGES_CHANNEL.into(), revision.to_string().into()],
+            [CHANGES_CHANNEL.into(), payload.into()],
         ));
     }
     Ok(out)
-}
-
-/// Tells this process's watchers that `revision` is committed (a newer head only).
-pub(super) fn publish(commits: &watch::Sender<i64>, revision: i64) {
-    commits.send_if_modified(|head| {
-        let newer = revision > *head;
-        if newer {
-            *head = revision;
-        }
-        newer
-    });
 }

@@ -1,9 +1,12 @@
 //! The change feed to watchers.
 //!
-//! The change log is the source of truth. One `Hub` per server process tails it — woken by
-//! commits the store reports (this process's, and on PostgreSQL other replicas' through
-//! NOTIFY, a hint only), and by a periodic re-read as the fallback — and keeps the most recent revisions
-//! decoded in a bounded cache shared by every watcher. Each watcher is a task with its own
+//! The change log is the source of truth. One `Hub` per server process follows it into a
+//! bounded cache of the most recent revisions, decoded once and shared by every watcher. This
+//! process's own commits reach the hub from memory, with their changes, as they become durable
+//! (`Store::subscribe_committed`): nothing of them is read back. Whatever memory does not bring
+//! — other replicas' commits (on PostgreSQL, announced through NOTIFY, a hint only), a commit
+//! announced ahead of an earlier one, a feed the hub fell behind — it reads from the change
+//! log: when the committed head is past what it holds, and periodically as the fallback. Each watcher is a task with its own
 //! cursor: it replays from its start revision (from the cache when the cache still holds it,
 //! else from the database), then follows the head. A slow watcher only waits on its own bounded
 //! channel; when it falls behind the cache it catches up from the database. Writers never wait
@@ -101,6 +104,7 @@ pub(super) struct Inner {
     /// Each open watch's cursor (the last revision it went past), for the metrics of lag.
     cursors: Mutex<HashMap<u64, Arc<AtomicI64>>>,
     next_watch: AtomicU64,
+    pub(super) feed: Feed,
 }
 
 /// A watch's entry among the hub's cursors, removed when the watch ends.
@@ -132,6 +136,14 @@ pub struct Lag {
     pub max_revisions: i64,
 }
 
+/// Where the hub took the revisions it cached, since it started: this process's commits from
+/// memory, the rest from the change log.
+#[derive(Debug, Default)]
+pub struct Feed {
+    pub from_memory: AtomicU64,
+    pub from_change_log: AtomicU64,
+}
+
 /// Shared by every watcher of a server process. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -146,6 +158,8 @@ const WATCHER_BUFFER: usize = 16;
 impl Hub {
     /// Starts the tail of the change log.
     pub async fn start(store: Store, options: WatchOptions) -> Result<Hub, Error> {
+        // Subscribed before the head is read: no commit after it is missed.
+        let committed = store.subscribe_committed();
         let head = store.revision().await?;
         let hub = Hub {
             inner: Arc::new(Inner {
@@ -156,9 +170,10 @@ impl Hub {
                 shutdown: watch::Sender::new(false),
                 cursors: Mutex::default(),
                 next_watch: AtomicU64::new(0),
+                feed: Feed::default(),
             }),
         };
-        tokio::spawn(hub.clone().tail(head));
+        tokio::spawn(hub.clone().tail(head, committed));
         Ok(hub)
     }
 
@@ -181,6 +196,11 @@ impl Hub {
                 .max()
                 .unwrap_or(0),
         }
+    }
+
+    /// Where the cached revisions came from (for the metrics).
+    pub fn feed(&self) -> &Feed {
+        &self.inner.feed
     }
 
     /// A new watch's cursor, at the head until the watch says where it is.

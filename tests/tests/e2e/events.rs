@@ -17,7 +17,7 @@ backend_tests!(
     timelines_filter_across_persons,
 );
 
-fn event(
+pub(crate) fn event(
     person: &str,
     t: proto::PersonEventType,
     (y, m, d): (i32, i32, i32),

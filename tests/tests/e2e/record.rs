@@ -13,7 +13,7 @@ backend_tests!(
     bad_documents_and_contacts_are_named_by_index,
 );
 
-fn full() -> proto::Person {
+pub(crate) fn full() -> proto::Person {
     proto::Person {
         father_name: "Вигадан".into(),
         mother_maiden_name: "Вигаданська".into(),
