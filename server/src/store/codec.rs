@@ -16,6 +16,28 @@ use crate::domain::{
     schema::{Access, Schema},
 };
 
+/// A value a column holds, as both row types read it.
+pub trait Cell: sea_orm::TryGetable + rusqlite::types::FromSql {}
+impl<T: sea_orm::TryGetable + rusqlite::types::FromSql> Cell for T {}
+
+/// A row a resource is decoded from: sea-orm's, or one read directly (`direct`).
+pub trait Cells {
+    fn cell<T: Cell>(&self, column: &str) -> Result<T, Error>;
+}
+
+impl Cells for QueryResult {
+    fn cell<T: Cell>(&self, column: &str) -> Result<T, Error> {
+        Ok(self.try_get("", column)?)
+    }
+}
+
+impl Cells for rusqlite::Row<'_> {
+    fn cell<T: Cell>(&self, column: &str) -> Result<T, Error> {
+        self.get(column)
+            .map_err(|e| Error::Internal(format!("column {column}: {e}")))
+    }
+}
+
 pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
@@ -118,36 +140,36 @@ impl<T: Default> Rows<T> {
         Ok(out)
     }
 
-    /// A resource from its row (`prefix`: the row's column prefix, "" when unprefixed).
-    pub fn decode(&self, row: &QueryResult) -> Result<(Meta, T), Error> {
+    /// A resource from its row, read through sea-orm or directly (`direct`).
+    pub fn decode(&self, row: &impl Cells) -> Result<(Meta, T), Error> {
         let meta = Meta {
-            id: row.try_get("", "id")?,
-            create_time: time(row.try_get("", "create_time")?),
-            update_time: time(row.try_get("", "update_time")?),
-            revision: row.try_get("", "revision")?,
+            id: row.cell("id")?,
+            create_time: time(row.cell("create_time")?),
+            update_time: time(row.cell("update_time")?),
+            revision: row.cell("revision")?,
         };
         let mut fields = T::default();
         for f in self.schema.fields {
             let Some(c) = f.column else { continue };
             match &f.access {
-                Access::Text(_, set) => *set(&mut fields) = row.try_get("", c)?,
-                Access::Int(_, set) => *set(&mut fields) = row.try_get("", c)?,
-                Access::Bool(_, set) => *set(&mut fields) = row.try_get("", c)?,
-                Access::Date(_, set) => *set(&mut fields) = row.try_get("", c)?,
+                Access::Text(_, set) => *set(&mut fields) = row.cell(c)?,
+                Access::Int(_, set) => *set(&mut fields) = row.cell(c)?,
+                Access::Bool(_, set) => *set(&mut fields) = row.cell(c)?,
+                Access::Date(_, set) => *set(&mut fields) = row.cell(c)?,
                 Access::Enum(e) => {
                     // A code this build does not know reads as unspecified.
-                    (e.set)(&mut fields, row.try_get("", c)?);
+                    (e.set)(&mut fields, row.cell(c)?);
                 }
-                Access::Id(_, set) => *set(&mut fields) = row.try_get("", c)?,
+                Access::Id(_, set) => *set(&mut fields) = row.cell(c)?,
                 Access::Codes(_, set) | Access::List(_, set) => {
-                    let json: String = row.try_get("", c)?;
+                    let json: String = row.cell(c)?;
                     *set(&mut fields) = json_list(&json)?;
                 }
                 Access::Time(_, set) => {
-                    *set(&mut fields) = row.try_get::<Option<i64>>("", c)?.map(time);
+                    *set(&mut fields) = row.cell::<Option<i64>>(c)?.map(time);
                 }
                 Access::Items(items) => {
-                    let json: String = row.try_get("", c)?;
+                    let json: String = row.cell(c)?;
                     let v: serde_json::Value = serde_json::from_str(&json)
                         .map_err(|e| Error::Internal(format!("stored {c}: {e}")))?;
                     items

@@ -8,7 +8,8 @@
 //!   record of a resource kept in the change log and for request ids.
 //! - `schema`: what List filters and orderings may name, per table; `filter`: filters compiled
 //!   to SQL; `paging`: orderings and keyset page tokens.
-//! - `joined`: small statements run as one (one hand-off or round trip for several).
+//! - `joined`: small statements run as one (one hand-off or round trip for several); `direct`:
+//!   SQLite reads of one row by its key on the calling thread (no hand-off at all).
 //! - `audit`: the append-only audit trail; `notify`: commits announced to watchers (this
 //!   process's with their changes, other replicas' through PostgreSQL NOTIFY).
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
@@ -34,7 +35,8 @@
 //!
 //! SQLite runs with WAL, foreign keys on, a busy timeout, one writer connection (writes queue in
 //! the pool instead of failing with "database is locked"; a 32 MiB page cache, its temporary
-//! data in memory) and a separate pool of readers with SQLite's defaults. The server checkpoints
+//! data in memory), a separate pool of readers with SQLite's defaults, and read-only connections
+//! for reads of one row by its key on the calling thread (`direct`). The server checkpoints
 //! the WAL in the background (`maintenance`), so commits do not.
 //! PostgreSQL uses one pool; the revision counter row is the writers' lock.
 
@@ -43,6 +45,7 @@ mod audit;
 mod categories;
 mod changes;
 mod codec;
+mod direct;
 mod duplicates;
 mod entity;
 mod event_rows;
@@ -148,6 +151,8 @@ pub struct Store {
     url: String,
     /// The last revision committed through this process, and its changes; watchers wait on it.
     commits: std::sync::Arc<notify::Commits>,
+    /// SQLite: point reads on the calling thread (`direct`); `None` on PostgreSQL.
+    direct: Option<Arc<direct::DirectReads>>,
     /// The call this handle serves (`Store::for_call`): decides what reads may see and is
     /// audited in the transaction of every write. `None`: the server itself, which sees all.
     call: Option<Arc<Call>>,
@@ -255,6 +260,7 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     commits: Default::default(),
+                    direct: sqlite_file(url).map(|f| Arc::new(direct::DirectReads::new(f))),
                     call: None,
                     groups: Default::default(),
                     validate_only: false,
@@ -275,6 +281,7 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     commits: Default::default(),
+                    direct: None,
                     call: None,
                     groups: Default::default(),
                     validate_only: false,

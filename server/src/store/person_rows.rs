@@ -5,12 +5,13 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ConnectionTrait, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, JoinType, Query},
+    sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement},
 };
 
 use super::{
     ListQuery, Store,
-    codec::{Rows, unique_row},
+    codec::{Cells, Rows, unique_row},
+    direct::DirectReads,
     exchanges,
     schema::PERSONS,
 };
@@ -127,9 +128,27 @@ pub(super) async fn find_visible<C: ConnectionTrait>(
 /// One person by id: one statement (the exchange's date joined), and no `LIMIT` (the key is
 /// unique; see `codec::unique_row`).
 async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Person, Error> {
+    let row = unique_row(conn, &by_id(id))
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            resource: "person",
+            id: id.to_owned(),
+        })?;
+    derive(&row, row.cell(EXCHANGE_DATE)?, today())
+}
+
+/// One person by id, read on this thread (SQLite; see `direct`); `None` when no row has
+/// that id (it may have been merged away: the caller asks [`Store::visible_or_merged`]).
+pub(super) fn find_direct(direct: &DirectReads, id: &str) -> Result<Option<Person>, Error> {
+    direct.first(&by_id(id), |row| {
+        derive(row, row.cell(EXCHANGE_DATE)?, today())
+    })
+}
+
+/// The person row with this id and its exchange's date.
+fn by_id(id: &str) -> SelectStatement {
     let exchanges = Alias::new(exchanges::ROWS.table);
-    let q = ROWS
-        .select()
+    ROWS.select()
         .expr_as(
             Expr::col((exchanges.clone(), Alias::new("exchange_date"))),
             Alias::new(EXCHANGE_DATE),
@@ -141,16 +160,11 @@ async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Person, Error> {
                 .equals((exchanges, Alias::new("id"))),
         )
         .and_where(ROWS.col("id").eq(id))
-        .to_owned();
-    let row = unique_row(conn, &q).await?.ok_or_else(|| Error::NotFound {
-        resource: "person",
-        id: id.to_owned(),
-    })?;
-    derive(&row, row.try_get("", EXCHANGE_DATE)?, today())
+        .to_owned()
 }
 
 fn derive(
-    row: &QueryResult,
+    row: &impl Cells,
     exchange_date: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<Person, Error> {

@@ -12,7 +12,7 @@ use super::{
     ListQuery, Page, Store,
     codec::check_etag,
     duplicates, event_rows, exchanges, external, links,
-    person_rows::{ROWS, list_in, today},
+    person_rows::{ROWS, find_direct, list_in, today},
     record,
     schema::{PERSON_CATEGORIES, PERSON_EXTERNAL_IDS, PERSON_NAME_KEYS},
     write::{IdempotencyKey, Operation, Write},
@@ -122,6 +122,11 @@ impl Store {
     /// if there were none.
     #[tracing::instrument(name = "store.get_person", skip_all)]
     pub async fn get_person(&self, id: &str) -> Result<Person, Error> {
+        if let Some(direct) = &self.direct
+            && let Some(p) = find_direct(direct, id)?
+        {
+            return self.visible(p);
+        }
         self.visible_or_merged(&self.reader, id).await
     }
 
