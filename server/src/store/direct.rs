@@ -13,11 +13,16 @@
 //! searches, the summary) and every write stay on sqlx, off the async threads. Each read is
 //! its own read transaction in WAL mode, so it sees every commit acknowledged before it began.
 
-use std::{path::PathBuf, sync::Mutex, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{LazyLock, Mutex},
+    time::Duration,
+};
 
-use rusqlite::{Connection, OpenFlags, Row, params_from_iter, types::Value as Sql};
-use sea_orm::sea_query::{SelectStatement, SqliteQueryBuilder, Value};
+use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value as Sql};
+use sea_orm::sea_query::{SelectStatement, SqliteQueryBuilder, Value, Values};
 
+use super::codec::DirectRow;
 use crate::domain::Error;
 
 /// Idle connections kept for reuse: about one per thread that reads at once (the runtime's
@@ -46,13 +51,14 @@ impl DirectReads {
         Ok(conn)
     }
 
-    /// The first row of `select`, read on this thread and mapped by `map`.
+    /// The first row of `sql` (built by [`FixedSql::sql`]) with `values` bound, read on this
+    /// thread and mapped by `map`.
     pub(super) fn first<T>(
         &self,
-        select: &SelectStatement,
-        map: impl FnOnce(&Row) -> Result<T, Error>,
+        sql: &str,
+        values: Values,
+        map: impl FnOnce(&DirectRow) -> Result<T, Error>,
     ) -> Result<Option<T>, Error> {
-        let (sql, values) = select.build(SqliteQueryBuilder);
         let params = values
             .into_iter()
             .map(sql_value)
@@ -62,7 +68,7 @@ impl DirectReads {
             Some(c) => c,
             None => self.open()?,
         };
-        let out = read(&conn, &sql, params, map);
+        let out = read(&conn, sql, params, map);
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < KEEP {
             idle.push(conn);
@@ -75,15 +81,38 @@ fn read<T>(
     conn: &Connection,
     sql: &str,
     params: Vec<Sql>,
-    map: impl FnOnce(&Row) -> Result<T, Error>,
+    map: impl FnOnce(&DirectRow) -> Result<T, Error>,
 ) -> Result<Option<T>, Error> {
     // Prepared once per connection and kept (rusqlite's statement cache).
     let mut stmt = conn.prepare_cached(sql).map_err(failed)?;
     let mut rows = stmt.query(params_from_iter(params)).map_err(failed)?;
     match rows.next().map_err(failed)? {
-        Some(row) => map(row).map(Some),
+        Some(row) => map(&DirectRow {
+            row,
+            next: Default::default(),
+        })
+        .map(Some),
         None => Ok(None),
     }
+}
+
+/// The SQL text of a statement whose shape never changes, built once: only its values differ
+/// from call to call (building the select of some forty columns showed in the profile).
+pub(super) struct FixedSql(LazyLock<String>);
+
+impl FixedSql {
+    pub(super) const fn new(build: fn() -> String) -> Self {
+        Self(LazyLock::new(build))
+    }
+
+    pub(super) fn sql(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The SQLite text of `select`, its values as placeholders (for [`FixedSql::new`]).
+pub(super) fn sqlite_text(select: &SelectStatement) -> String {
+    select.build(SqliteQueryBuilder).0
 }
 
 /// A bound value as SQLite stores it (the kinds a key lookup binds).

@@ -5,13 +5,13 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ConnectionTrait, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement},
+    sea_query::{self, Alias, Expr, ExprTrait, JoinType, SelectStatement, Values},
 };
 
 use super::{
     ListQuery, Store,
     codec::{Cells, Rows, unique_row},
-    direct::DirectReads,
+    direct::{DirectReads, FixedSql, sqlite_text},
     exchanges,
     schema::PERSONS,
 };
@@ -64,7 +64,7 @@ pub(super) async fn survivor_of<C: ConnectionTrait>(
     // A chain is flattened at each merge (see `merge_persons`); the bound only guards against a
     // cycle written by hand.
     for _ in 0..16 {
-        let q = Query::select()
+        let q = sea_query::Query::select()
             .column(Alias::new("survivor_id"))
             .from(Alias::new("person_merges"))
             .and_where(Expr::col(Alias::new("duplicate_id")).eq(current.as_str()))
@@ -140,10 +140,13 @@ async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Person, Error> {
 /// One person by id, read on this thread (SQLite; see `direct`); `None` when no row has
 /// that id (it may have been merged away: the caller asks [`Store::visible_or_merged`]).
 pub(super) fn find_direct(direct: &DirectReads, id: &str) -> Result<Option<Person>, Error> {
-    direct.first(&by_id(id), |row| {
+    direct.first(BY_ID.sql(), Values(vec![id.into()]), |row| {
         derive(row, row.cell(EXCHANGE_DATE)?, today())
     })
 }
+
+/// [`by_id`]'s text: its one value is the id.
+static BY_ID: FixedSql = FixedSql::new(|| sqlite_text(&by_id("")));
 
 /// The person row with this id and its exchange's date.
 fn by_id(id: &str) -> SelectStatement {
@@ -191,4 +194,18 @@ async fn with_derived<C: ConnectionTrait>(
         .zip(&ids)
         .map(|(r, x)| derive(r, x.as_ref().and_then(|x| dates.get(x)).copied(), today))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{SqliteQueryBuilder, Values};
+
+    use super::{BY_ID, by_id};
+
+    #[test]
+    fn the_direct_read_binds_the_id_alone() {
+        let (sql, values) = by_id("some-id").build(SqliteQueryBuilder);
+        assert_eq!(sql, BY_ID.sql());
+        assert_eq!(values, Values(vec!["some-id".into()]));
+    }
 }
