@@ -2,16 +2,17 @@
 //!
 //! sqlx runs each SQLite connection on a worker thread of its own, so every statement is a
 //! hand-off to that thread and one back, and for a read of one row by its key from the page
-//! cache (tens of microseconds) the two hand-offs cost more than the read: they bounded
-//! GetPerson, with the RPC itself, at a quarter of what the RPC framework serves (BENCHMARKS.md,
-//! "Performance, round two"). `DirectReads` keeps a few read-only connections of its own and
-//! runs such a read on the thread that asks, from a statement built by sea-query like every
-//! other, its row decoded by the same codec (`codec::Cells`).
+//! cache the two hand-offs cost more than the read itself (BENCHMARKS.md, "Performance, round
+//! two, continued"). `DirectReads` keeps a few read-only connections of its own and runs such
+//! a read on the thread that asks, from a statement built by sea-query like every other, its
+//! row decoded by the same codec (`codec::Cells`).
 //!
 //! Only reads of one row by a unique key come here: their cost is bounded by a B-tree descent,
 //! like any other short piece of work on an async thread. Anything that may scan (lists,
 //! searches, the summary) and every write stay on sqlx, off the async threads. Each read is
 //! its own read transaction in WAL mode, so it sees every commit acknowledged before it began.
+//! A WAL reader waits for no lock (checkpoints are passive), so the busy timeout is short: a
+//! caller that gets an error here reads through sqlx instead.
 
 use std::{
     path::PathBuf,
@@ -47,7 +48,8 @@ impl DirectReads {
     fn open(&self) -> Result<Connection, Error> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(failed)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(failed)?;
+        conn.busy_timeout(Duration::from_millis(100))
+            .map_err(failed)?;
         Ok(conn)
     }
 

@@ -122,10 +122,13 @@ impl Store {
     /// if there were none.
     #[tracing::instrument(name = "store.get_person", skip_all)]
     pub async fn get_person(&self, id: &str) -> Result<Person, Error> {
-        if let Some(direct) = &self.direct
-            && let Some(p) = find_direct(direct, id)?
-        {
-            return self.visible(p);
+        if let Some(direct) = &self.direct {
+            match find_direct(direct, id) {
+                Ok(Some(p)) => return self.visible(p),
+                // Absent: merged away, or never there; the sqlx path tells which.
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "direct read failed; reading through sqlx"),
+            }
         }
         self.visible_or_merged(&self.reader, id).await
     }
