@@ -18,11 +18,36 @@ backend_tests!(
 
 const LONG: Duration = Duration::from_secs(60);
 
-/// Reads event batches until `until` has been delivered; returns (revision, person ids).
+/// Reads event batches until `until` has been delivered; returns (revision, resource ids).
 async fn collect_until(
     stream: &mut (impl Stream<Item = Result<WatchEvent, Error>> + Unpin),
     until: i64,
 ) -> Vec<(i64, Vec<String>)> {
+    batches_until(stream, until)
+        .await
+        .into_iter()
+        .map(|batch| {
+            let ids = batch
+                .events
+                .iter()
+                .map(|e| match &e.resource {
+                    Some(proto::event::Resource::Person(p)) => p.id.clone(),
+                    Some(proto::event::Resource::Exchange(x)) => x.id.clone(),
+                    Some(proto::event::Resource::Category(c)) => c.id.clone(),
+                    Some(proto::event::Resource::PersonEvent(e)) => e.id.clone(),
+                    None => String::new(),
+                })
+                .collect();
+            (batch.revision, ids)
+        })
+        .collect()
+}
+
+/// Reads whole event batches until revision `until` has been delivered.
+async fn batches_until(
+    stream: &mut (impl Stream<Item = Result<WatchEvent, Error>> + Unpin),
+    until: i64,
+) -> Vec<proto::EventBatch> {
     let mut out = Vec::new();
     let mut last = 0;
     while last < until {
@@ -30,18 +55,7 @@ async fn collect_until(
         match next.expect("stream ended").expect("watch error") {
             WatchEvent::Events(batch) => {
                 last = batch.revision;
-                let ids = batch
-                    .events
-                    .iter()
-                    .map(|e| match &e.resource {
-                        Some(proto::event::Resource::Person(p)) => p.id.clone(),
-                        Some(proto::event::Resource::Exchange(x)) => x.id.clone(),
-                        Some(proto::event::Resource::Category(c)) => c.id.clone(),
-                        Some(proto::event::Resource::PersonEvent(e)) => e.id.clone(),
-                        None => String::new(),
-                    })
-                    .collect();
-                out.push((batch.revision, ids));
+                out.push(batch);
             }
             WatchEvent::Progress(r) => last = last.max(r),
             WatchEvent::InitialStateDone(_) => {}
@@ -405,27 +419,6 @@ async fn shutdown_ends_watches_with_unavailable(backend: Backend) {
     let status = end.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     let _app = timeout(LONG, stopping).await.unwrap().unwrap();
-}
-
-/// Reads whole event batches until revision `until` has been delivered.
-async fn batches_until(
-    stream: &mut (impl Stream<Item = Result<WatchEvent, Error>> + Unpin),
-    until: i64,
-) -> Vec<proto::EventBatch> {
-    let mut out = Vec::new();
-    let mut last = 0;
-    while last < until {
-        let next = timeout(LONG, stream.next()).await.expect("watch stalled");
-        match next.expect("stream ended").expect("watch error") {
-            WatchEvent::Events(batch) => {
-                last = batch.revision;
-                out.push(batch);
-            }
-            WatchEvent::Progress(r) => last = last.max(r),
-            WatchEvent::InitialStateDone(_) => {}
-        }
-    }
-    out
 }
 
 /// This process's commits reach its watchers from memory, as the writes built them; a watch
