@@ -115,6 +115,7 @@ impl App {
                 progress_interval: config.watch_progress_interval,
                 poll_interval: config.watch_poll_interval,
                 cache_events: config.watch_cache_events,
+                cache_bytes: config.watch_cache_bytes,
             },
         )
         .await?;

@@ -183,6 +183,16 @@ pub struct Config {
     )]
     pub watch_cache_events: usize,
 
+    /// The most the watch cache may hold, in bytes of change log rows (whole revisions; at
+    /// least the newest): imports write revisions of a thousand persons.
+    #[arg(
+        long,
+        global = true,
+        env = "HOMECOMING_WATCH_CACHE_BYTES",
+        default_value_t = 16 << 20
+    )]
+    pub watch_cache_bytes: usize,
+
     /// How long request ids (AIP-155) are remembered: a retry within it returns the first
     /// result; an older one creates again.
     #[arg(long, global = true, env = "HOMECOMING_REQUEST_ID_RETENTION", default_value = "7d", value_parser = parse_duration)]

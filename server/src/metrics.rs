@@ -120,6 +120,8 @@ struct Gauges {
     watch_streams: Gauge,
     watch_lag_max: Gauge,
     watch_feed: Family<FeedLabels, Counter>,
+    watch_cache_events: Gauge,
+    watch_cache_bytes: Gauge,
     head_revision: Gauge,
     oldest_revision: Gauge,
     change_log_rows: Gauge,
@@ -185,6 +187,16 @@ impl Metrics {
             "watch_feed_revisions",
             "Revisions the watch cache took from memory (this process's commits) or from the change log",
             gauges.watch_feed.clone(),
+        );
+        hc.register(
+            "watch_cache_events",
+            "Events the watch cache holds decoded (the newest revisions)",
+            gauges.watch_cache_events.clone(),
+        );
+        hc.register(
+            "watch_cache_bytes",
+            "The size of the watch cache's revisions, as change log rows",
+            gauges.watch_cache_bytes.clone(),
         );
         hc.register(
             "head_revision",
@@ -267,6 +279,9 @@ impl Metrics {
         let lag = self.hub.lag();
         g.watch_streams.set(gauge(lag.streams as u64));
         g.watch_lag_max.set(lag.max_revisions);
+        let (events, bytes) = self.hub.cache_size();
+        g.watch_cache_events.set(gauge(events as u64));
+        g.watch_cache_bytes.set(gauge(bytes as u64));
         let feed = self.hub.feed();
         for (source, n) in [
             ("memory", &feed.from_memory),

@@ -9,12 +9,19 @@ use super::{
     ListQuery, Page, Store, Unique, categories, codec::time, entity::change_log, events, exchanges,
     person_rows, record, schema,
 };
+use std::sync::Arc;
+
+use super::notify::Committed;
 use crate::domain::{Change, Error, Operation, Resource, ResourceType};
 
 impl Store {
-    /// Committed changes with revision > `after`, in order, at most `limit` rows (whole
-    /// revisions: a revision is never cut in two).
-    pub async fn changes_after(&self, after: i64, limit: u64) -> Result<Vec<Change>, Error> {
+    /// The revisions committed after `after`, in order, of at most `limit` change log rows in
+    /// all (whole revisions: a revision is never cut in two).
+    pub async fn changes_after(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<Arc<Committed>>, Error> {
         let mut rows = change_log::Entity::find()
             .filter(change_log::Column::Revision.gt(after))
             .order_by_asc(change_log::Column::Revision)
@@ -41,7 +48,7 @@ impl Store {
                 rows = kept;
             }
         }
-        rows.into_iter().map(decode).collect()
+        group(rows)
     }
 
     /// Change log rows at or below this revision were compacted away.
@@ -105,6 +112,27 @@ pub fn check_filter(ty: ResourceType, filter: &str) -> Result<(), Error> {
         ResourceType::PersonEvent => &*schema::PERSON_EVENTS,
     };
     table.compile_filter(filter).map(|_| ())
+}
+
+/// Rows in revision order, decoded and grouped by revision.
+fn group(rows: Vec<change_log::Model>) -> Result<Vec<Arc<Committed>>, Error> {
+    let mut out: Vec<Committed> = Vec::new();
+    for row in rows {
+        let bytes = row.snapshot.len() + row.previous.as_ref().map_or(0, String::len);
+        let change = Arc::new(decode(row)?);
+        match out.last_mut() {
+            Some(c) if c.revision == change.revision => {
+                c.changes.push(change);
+                c.bytes += bytes;
+            }
+            _ => out.push(Committed {
+                revision: change.revision,
+                changes: vec![change],
+                bytes,
+            }),
+        }
+    }
+    Ok(out.into_iter().map(Arc::new).collect())
 }
 
 fn decode(row: change_log::Model) -> Result<Change, Error> {

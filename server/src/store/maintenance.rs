@@ -2,7 +2,8 @@
 //! stopped when the returned [`Maintenance`] is dropped:
 //! - change-log compaction and the purge of old request ids (every `compaction_interval`);
 //! - SQLite: WAL checkpoints a few times a second, so commits never copy the WAL themselves
-//!   (`WAL_AUTOCHECKPOINT_PAGES` in the store module is only the safety net);
+//!   (`WAL_AUTOCHECKPOINT_PAGES` in the store module is only the safety net), and the memory
+//!   SQLite freed given back to the system every few seconds (`heap`);
 //! - PostgreSQL: planner statistics kept up with the registry's growth, and the commits other
 //!   replicas announce relayed to this process's watchers (`notify`).
 
@@ -15,7 +16,7 @@ use sea_orm::{
 };
 use tokio::task::JoinHandle;
 
-use super::{Backend, Store, Unique, entity::change_log};
+use super::{Backend, Store, Unique, entity::change_log, heap};
 use crate::domain::Error;
 
 /// How long the change log and request ids are kept, and how often they are trimmed.
@@ -66,7 +67,10 @@ impl Store {
     pub fn start_maintenance(&self, options: MaintenanceOptions) -> Maintenance {
         let mut tasks = vec![tokio::spawn(keep_compacted(self.clone(), options))];
         match self.backend {
-            Backend::Sqlite => tasks.push(tokio::spawn(keep_checkpoints(self.clone()))),
+            Backend::Sqlite => {
+                tasks.push(tokio::spawn(keep_checkpoints(self.clone())));
+                tasks.push(tokio::spawn(keep_heap_trimmed()));
+            }
             Backend::Postgres => {
                 tasks.push(tokio::spawn(keep_statistics(self.clone())));
                 tasks.push(tokio::spawn(self.clone().relay_commits()));
@@ -256,6 +260,18 @@ async fn keep_checkpoints(store: Store) {
                 tracing::info!("WAL checkpoints work again");
             }
             _ => {}
+        }
+    }
+}
+
+/// Gives the memory SQLite freed back to the system (see `heap`).
+async fn keep_heap_trimmed() {
+    loop {
+        tokio::time::sleep(heap::TRIM_INTERVAL).await;
+        // Off the async threads: the walk locks each arena in turn.
+        match tokio::task::spawn_blocking(heap::trim).await {
+            Ok(took) => tracing::debug!(?took, "returned SQLite's free memory"),
+            Err(e) => tracing::warn!(error = %e, "returning SQLite's free memory failed"),
         }
     }
 }

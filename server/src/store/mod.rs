@@ -53,6 +53,7 @@ mod events;
 mod exchanges;
 mod external;
 mod filter;
+mod heap;
 mod history;
 mod import;
 mod joined;

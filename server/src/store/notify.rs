@@ -21,6 +21,8 @@ pub const CHANGES_CHANNEL: &str = "homecoming_changes";
 pub struct Committed {
     pub revision: i64,
     pub changes: Vec<Arc<Change>>,
+    /// The size of its change log rows (their JSON): what the watch cache counts it as.
+    pub bytes: usize,
 }
 
 /// This process's commits as they become durable: each message is one database commit (a

@@ -62,6 +62,8 @@ pub struct Write {
     log: Vec<entity::change_log::ActiveModel>,
     /// The change log rows' changes, decoded: announced to this process's watchers at commit.
     changes: Vec<Arc<Change>>,
+    /// The change log rows' size (`Committed::bytes`).
+    log_bytes: usize,
     commits: Arc<Commits>,
     backend: Backend,
     /// Audited with the change, in this transaction.
@@ -190,6 +192,7 @@ impl Store {
             now: codec::now(),
             log: Vec::new(),
             changes: Vec::new(),
+            log_bytes: 0,
             commits: self.commits.clone(),
             backend: self.backend,
             call: self.call.clone(),
@@ -216,14 +219,17 @@ impl Write {
     ) -> Result<(), Error> {
         let seq = i32::try_from(self.log.len())
             .map_err(|_| Error::Internal("too many changes in one transaction".into()))?;
+        let encoded = snapshot.encode()?;
+        let encoded_previous = previous.map(Stored::encode).transpose()?;
+        self.log_bytes += encoded.len() + encoded_previous.as_ref().map_or(0, String::len);
         self.log.push(entity::change_log::ActiveModel {
             revision: Set(self.revision),
             seq: Set(seq),
             resource_type: Set(R::TYPE.as_str().to_owned()),
             resource_id: Set(snapshot.id().to_owned()),
             operation: Set(operation.as_str().to_owned()),
-            snapshot: Set(snapshot.encode()?),
-            previous: Set(previous.map(Stored::encode).transpose()?),
+            snapshot: Set(encoded),
+            previous: Set(encoded_previous),
             change_time: Set(self.now_micros()),
         });
         self.changes.push(Arc::new(Change {
@@ -250,6 +256,7 @@ impl Write {
             deferred,
             log,
             changes,
+            log_bytes,
             revision,
             commits,
             backend,
@@ -273,7 +280,11 @@ impl Write {
             let _ = txn.rollback().await;
             return Err(e);
         }
-        let committed = Arc::new(Committed { revision, changes });
+        let committed = Arc::new(Committed {
+            revision,
+            changes,
+            bytes: log_bytes,
+        });
         let (id, mut done) = match turn.guard.open.as_mut() {
             Some(group) => {
                 // A savepoint: release it into the group's transaction.

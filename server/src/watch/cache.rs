@@ -16,7 +16,6 @@ use tokio::{
 };
 
 use super::{Hub, READ_CHUNK};
-use crate::domain::Change;
 
 /// One revision's changes.
 pub(super) use crate::store::Committed as Batch;
@@ -25,11 +24,12 @@ pub(super) use crate::store::Committed as Batch;
 /// and reads the change log (the gap is someone else's commit, so it reads it anyway).
 const EARLY_MAX: usize = 4096;
 
-/// The newest revisions, contiguous, bounded by their number of events.
+/// The newest revisions, contiguous, bounded by their number of events and by their size.
 #[derive(Default)]
 pub(crate) struct Cache {
     batches: VecDeque<Arc<Batch>>,
     events: usize,
+    bytes: usize,
 }
 
 impl Hub {
@@ -126,9 +126,8 @@ impl Hub {
     async fn read_log(&self, mut last: i64) -> i64 {
         loop {
             match self.inner.store.changes_after(last, READ_CHUNK).await {
-                Ok(changes) if changes.is_empty() => return last,
-                Ok(changes) => {
-                    let batches = group(changes);
+                Ok(batches) if batches.is_empty() => return last,
+                Ok(batches) => {
                     if let Some(b) = batches.last() {
                         last = b.revision;
                     }
@@ -151,22 +150,39 @@ impl Hub {
         let Ok(mut cache) = self.inner.cache.write() else {
             return;
         };
+        let options = &self.inner.options;
         for b in batches {
-            // Keep the cache contiguous: a batch that does not follow starts it afresh.
-            if cache
-                .batches
-                .back()
-                .is_some_and(|last| last.revision + 1 != b.revision)
-            {
-                cache.batches.clear();
-                cache.events = 0;
-            }
-            cache.events += b.changes.len();
-            cache.batches.push_back(b);
-            while cache.events > self.inner.options.cache_events && cache.batches.len() > 1 {
-                if let Some(old) = cache.batches.pop_front() {
-                    cache.events -= old.changes.len();
-                }
+            cache.push(b, options.cache_events, options.cache_bytes);
+        }
+    }
+
+    /// The events the cache holds, and their size as change log rows (for the metrics).
+    pub fn cache_size(&self) -> (usize, usize) {
+        self.inner
+            .cache
+            .read()
+            .map_or((0, 0), |c| (c.events, c.bytes))
+    }
+}
+
+impl Cache {
+    /// Appends a revision, then drops the oldest until both bounds hold (the newest stays).
+    fn push(&mut self, b: Arc<Batch>, max_events: usize, max_bytes: usize) {
+        // Keep the cache contiguous: a batch that does not follow starts it afresh.
+        if self
+            .batches
+            .back()
+            .is_some_and(|last| last.revision + 1 != b.revision)
+        {
+            *self = Cache::default();
+        }
+        self.events += b.changes.len();
+        self.bytes += b.bytes;
+        self.batches.push_back(b);
+        while (self.events > max_events || self.bytes > max_bytes) && self.batches.len() > 1 {
+            if let Some(old) = self.batches.pop_front() {
+                self.events -= old.changes.len();
+                self.bytes -= old.bytes;
             }
         }
     }
@@ -179,17 +195,55 @@ fn keep(early: &mut BTreeMap<i64, Arc<Batch>>, batches: &[Arc<Batch>], last: i64
     }
 }
 
-/// Changes in revision order, grouped by revision.
-pub(super) fn group(changes: Vec<Change>) -> Vec<Arc<Batch>> {
-    let mut out: Vec<Batch> = Vec::new();
-    for c in changes {
-        match out.last_mut() {
-            Some(b) if b.revision == c.revision => b.changes.push(Arc::new(c)),
-            _ => out.push(Batch {
-                revision: c.revision,
-                changes: vec![Arc::new(c)],
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(revision: i64, events: usize, bytes: usize) -> Arc<Batch> {
+        let change = Arc::new(crate::domain::Change {
+            revision,
+            operation: crate::domain::Operation::Created,
+            time: chrono::DateTime::UNIX_EPOCH,
+            resource: crate::domain::Resource::Category(crate::domain::Category {
+                meta: crate::domain::Meta {
+                    id: String::new(),
+                    create_time: chrono::DateTime::UNIX_EPOCH,
+                    update_time: chrono::DateTime::UNIX_EPOCH,
+                    revision,
+                },
+                fields: Default::default(),
             }),
-        }
+            previous: None,
+        });
+        Arc::new(Batch {
+            revision,
+            changes: vec![change; events],
+            bytes,
+        })
     }
-    out.into_iter().map(Arc::new).collect()
+
+    fn revisions(c: &Cache) -> Vec<i64> {
+        c.batches.iter().map(|b| b.revision).collect()
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_revisions_within_both_bounds() {
+        let mut c = Cache::default();
+        for r in 1..=5 {
+            c.push(batch(r, 1, 100), 3, 1_000);
+        }
+        assert_eq!(revisions(&c), [3, 4, 5], "bounded by events");
+        // One large revision (an import's) pushes out the small ones by size...
+        c.push(batch(6, 1, 900), 3, 1_000);
+        assert_eq!(revisions(&c), [5, 6]);
+        assert_eq!((c.events, c.bytes), (2, 1_000));
+        // ...and one larger than the bound is still kept, alone: the newest always is.
+        c.push(batch(7, 2, 5_000), 3, 1_000);
+        assert_eq!(revisions(&c), [7]);
+        assert_eq!((c.events, c.bytes), (2, 5_000));
+        // A revision that does not follow starts the cache afresh.
+        c.push(batch(9, 1, 10), 3, 1_000);
+        assert_eq!(revisions(&c), [9]);
+        assert_eq!((c.events, c.bytes), (1, 10));
+    }
 }

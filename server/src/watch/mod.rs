@@ -49,6 +49,9 @@ pub struct WatchOptions {
     pub poll_interval: Duration,
     /// Events kept decoded in memory for watchers (whole revisions; at least the newest one).
     pub cache_events: usize,
+    /// The most the cached revisions may take, counted as their change log rows' size (an
+    /// import's revision of a thousand persons is a few MB): whichever bound comes first.
+    pub cache_bytes: usize,
 }
 
 impl Default for WatchOptions {
@@ -57,6 +60,7 @@ impl Default for WatchOptions {
             progress_interval: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             cache_events: 10_000,
+            cache_bytes: 16 << 20,
         }
     }
 }

@@ -9,10 +9,7 @@ use tokio::{
     time::{Instant, sleep, sleep_until},
 };
 
-use super::{
-    Cursor, Hub, Message, READ_CHUNK, WatchSpec,
-    cache::{Batch, group},
-};
+use super::{Cursor, Hub, Message, READ_CHUNK, WatchSpec, cache::Batch};
 use crate::{
     domain::{Change, Error, Operation, Resource, ResourceType, access::Caller, matcher},
     store::ListQuery,
@@ -165,8 +162,7 @@ impl Hub {
     /// Catch-up from the database, for a watcher behind the cache.
     async fn read_after(&self, cursor: i64) -> Result<Vec<Arc<Batch>>, Error> {
         self.check_not_compacted(cursor).await?;
-        let changes = self.inner.store.changes_after(cursor, READ_CHUNK).await?;
-        Ok(group(changes))
+        self.inner.store.changes_after(cursor, READ_CHUNK).await
     }
 
     async fn check_not_compacted(&self, cursor: i64) -> Result<(), Error> {

@@ -2,7 +2,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use futures::{Stream, StreamExt};
 use homecoming_client::{Error, ListQuery, WatchEvent, filter::field, proto};
-use homecoming_tests::{Backend, backend_tests, fixtures::*, spawn_app, spawn_app_with};
+use homecoming_tests::{Backend, TestApp, backend_tests, fixtures::*, spawn_app, spawn_app_with};
 use tokio::time::timeout;
 
 backend_tests!(
@@ -14,6 +14,7 @@ backend_tests!(
     compacted_revisions_end_the_watch_with_out_of_range,
     shutdown_ends_watches_with_unavailable,
     changes_from_memory_are_those_the_change_log_gives,
+    the_watch_cache_is_bounded_by_size,
 );
 
 const LONG: Duration = Duration::from_secs(60);
@@ -485,15 +486,10 @@ async fn changes_from_memory_are_those_the_change_log_gives(backend: Backend) {
 
     let text = app.scrape().await;
     let fed = |source: &str| {
-        text.lines()
-            .find(|l| {
-                l.starts_with(&format!(
-                    "homecoming_watch_feed_revisions_total{{source=\"{source}\"}}"
-                ))
-            })
-            .and_then(|l| l.rsplit_once(' '))
-            .and_then(|(_, v)| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
+        metric(
+            &text,
+            &format!("homecoming_watch_feed_revisions_total{{source=\"{source}\"}}"),
+        )
     };
     // A poll of the change log may win a race with an announcement now and then; most come
     // from memory, or that path is broken.
@@ -503,4 +499,68 @@ async fn changes_from_memory_are_those_the_change_log_gives(backend: Backend) {
         fed("memory"),
         fed("change_log")
     );
+}
+
+/// A sample's value in a scrape (0 when absent).
+fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// An import's revisions (a batch of persons each) push the small ones out of the watch cache
+/// by their size, however few events they are; the newest stays even when it alone is larger
+/// than the bound; and a watch from the first revision still gets every one (from the log).
+async fn the_watch_cache_is_bounded_by_size(backend: Backend) {
+    const BOUND: f64 = 10_000.0;
+    let app = spawn_app_with(backend, &["--watch-cache-bytes", "10000"]).await;
+    let c = &app.client;
+    let mut live = Box::pin(c.watch().start_revision(1).stream());
+    for chunk in 0..3 {
+        let batch = (0..50)
+            .map(|i| person(&format!("Sized{chunk}"), &format!("{i}")))
+            .collect();
+        c.persons().batch_create(batch).await.unwrap();
+    }
+    let (events, bytes) = cache_held(&app, &mut live, 3).await;
+    assert_eq!(
+        events, 50.0,
+        "only the newest revision of 50 persons is kept"
+    );
+    assert!(
+        bytes > BOUND,
+        "that revision alone is over the bound: {bytes}"
+    );
+    for i in 0..2 {
+        c.categories()
+            .create(category(&format!("s{i}")))
+            .await
+            .unwrap();
+    }
+    let (events, bytes) = cache_held(&app, &mut live, 5).await;
+    assert_eq!(
+        events, 2.0,
+        "the two small revisions pushed the large one out"
+    );
+    assert!(bytes > 0.0 && bytes < BOUND, "{bytes}");
+
+    let mut replay = Box::pin(c.watch().start_revision(1).stream());
+    let seen = collect_until(&mut replay, 5).await;
+    let sizes: Vec<(i64, usize)> = seen.iter().map(|(r, ids)| (*r, ids.len())).collect();
+    assert_eq!(sizes, [(1, 50), (2, 50), (3, 50), (4, 1), (5, 1)]);
+}
+
+/// What the watch cache holds (events, bytes) once `live` has seen revision `until`.
+async fn cache_held(
+    app: &TestApp,
+    live: &mut (impl Stream<Item = Result<WatchEvent, Error>> + Unpin),
+    until: i64,
+) -> (f64, f64) {
+    collect_until(live, until).await;
+    let text = app.scrape().await;
+    (
+        metric(&text, "homecoming_watch_cache_events"),
+        metric(&text, "homecoming_watch_cache_bytes"),
+    )
 }
