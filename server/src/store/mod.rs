@@ -23,7 +23,8 @@
 //! - `categories`, `exchanges`, `persons` (with merges), `events`: queries and mutations of each
 //!   resource; `history`: a person's versions; `import`: rosters in; `summary`:
 //!   the figures; `access`: bearer tokens (hashes only); `changes`: the change log as watchers
-//!   read it; `maintenance`: compaction, checkpoints and statistics in the background;
+//!   read it; `maintenance`: compaction, checkpoints, statistics and (`heap`) SQLite's freed
+//!   memory handed back, in the background;
 //!   `stats`: what the metrics endpoint reads (commits, pools, the change log's extent).
 //!
 //! Lookups by a unique key never bind a `LIMIT` (`codec::unique_row`, `Unique::unique`): SQLite
