@@ -2,7 +2,7 @@
 //! uses mimalloc); glibc keeps what SQLite frees on its arenas' free lists, one arena per
 //! thread that allocated, and returns little of it: page caches refilled after every commit,
 //! sorter buffers and the statements of multi-row inserts left ~140 MiB resident and free at
-//! 200,000 persons, half the process's RSS (BENCHMARKS.md, "glibc's arenas"). Lower fixed
+//! 200,000 persons, half the process's RSS (BENCHMARKS.md, "Memory (#18)"). Lower fixed
 //! mmap and trim thresholds did not stop that growth and fewer arenas made SQLite's threads
 //! contend; `malloc_trim` returns the free pages inside the arenas too, so the store calls it
 //! periodically instead.
@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 /// How often the free memory is returned: often enough that what SQLite frees does not pile
-/// up between two calls, rarely enough that the walk over the arenas (each locked in turn,
-/// ~1 ms) costs nothing measurable.
+/// up between two calls, rarely enough that the walk over the arenas (each locked in turn)
+/// showed no cost above the benchmarks' noise (BENCHMARKS.md, "Memory (#18)").
 pub(super) const TRIM_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Returns the C heap's free pages to the system; says how long it took.
