@@ -124,6 +124,7 @@ impl App {
             max_revisions: config.change_log_max_revisions,
             compaction_interval: config.compaction_interval,
             request_id_retention: config.request_id_retention,
+            audit_settle_interval: config.audit_journal_interval,
         });
 
         let metrics = Metrics::new(store.clone(), hub.clone(), audit.clone());

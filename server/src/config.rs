@@ -193,6 +193,12 @@ pub struct Config {
     )]
     pub watch_cache_bytes: usize,
 
+    /// SQLite: how often the audit events of reads, committed to the audit journal beside the
+    /// database file (`FILE-audit`), are moved into the database's trail. Each move is a commit
+    /// that empties the readers' page caches; ListAuditEvents and backups move first anyway.
+    #[arg(long, global = true, env = "HOMECOMING_AUDIT_JOURNAL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub audit_journal_interval: Duration,
+
     /// How long request ids (AIP-155) are remembered: a retry within it returns the first
     /// result; an older one creates again.
     #[arg(long, global = true, env = "HOMECOMING_REQUEST_ID_RETENTION", default_value = "7d", value_parser = parse_duration)]

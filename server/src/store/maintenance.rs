@@ -1,7 +1,8 @@
 //! The store's background work, started by the app with [`Store::start_maintenance`] and
 //! stopped when the returned [`Maintenance`] is dropped:
 //! - change-log compaction and the purge of old request ids (every `compaction_interval`);
-//! - SQLite: WAL checkpoints a few times a second, so commits never copy the WAL themselves
+//! - SQLite: the audit journal moved into the database every second (`journal`); WAL
+//!   checkpoints a few times a second, so commits never copy the WAL themselves
 //!   (`WAL_AUTOCHECKPOINT_PAGES` in the store module is only the safety net), and the memory
 //!   SQLite freed given back to the system every few seconds (`heap`);
 //! - PostgreSQL: planner statistics kept up with the registry's growth, and the commits other
@@ -30,6 +31,8 @@ pub struct MaintenanceOptions {
     pub compaction_interval: Duration,
     /// Request ids (AIP-155) are remembered this long.
     pub request_id_retention: Duration,
+    /// SQLite: how often the audit journal is moved into the database (`journal`).
+    pub audit_settle_interval: Duration,
 }
 
 impl Default for MaintenanceOptions {
@@ -39,6 +42,7 @@ impl Default for MaintenanceOptions {
             max_revisions: 0,
             compaction_interval: Duration::from_secs(600),
             request_id_retention: Duration::from_secs(7 * 24 * 3600),
+            audit_settle_interval: Duration::from_secs(1),
         }
     }
 }
@@ -65,9 +69,11 @@ impl Drop for Maintenance {
 impl Store {
     /// Starts the background work this backend needs.
     pub fn start_maintenance(&self, options: MaintenanceOptions) -> Maintenance {
+        let settle = options.audit_settle_interval;
         let mut tasks = vec![tokio::spawn(keep_compacted(self.clone(), options))];
         match self.backend {
             Backend::Sqlite => {
+                tasks.push(tokio::spawn(keep_audit_settled(self.clone(), settle)));
                 tasks.push(tokio::spawn(keep_checkpoints(self.clone())));
                 tasks.push(tokio::spawn(keep_heap_trimmed()));
             }
@@ -170,6 +176,8 @@ impl Store {
             .ok_or_else(|| Error::invalid("file", "the backup's path must be valid UTF-8"))?;
         // Created empty first, mode 0600: the copy holds personal data. VACUUM INTO fills an
         // empty file; it refuses one that has content.
+        // Every audit event recorded before the backup began is in it.
+        self.settle_audit().await?;
         super::create_private(path)
             .map_err(|e| Error::invalid("file", format!("cannot create {target}: {e}")))?;
         let stmt = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
@@ -260,6 +268,19 @@ async fn keep_checkpoints(store: Store) {
                 tracing::info!("WAL checkpoints work again");
             }
             _ => {}
+        }
+    }
+}
+
+/// Moves the audit journal into the database every `interval` (see `journal`; 10 ms at least).
+async fn keep_audit_settled(store: Store, interval: Duration) {
+    let interval = interval.max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(interval).await;
+        match store.settle_audit().await {
+            Ok(moved) => tracing::trace!(moved, "moved the audit journal into the trail"),
+            // Kept in the journal; the next turn tries again.
+            Err(e) => tracing::warn!(error = %e, "moving the audit journal into the trail failed"),
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   to SQL; `paging`: orderings and keyset page tokens.
 //! - `joined`: small statements run as one (one hand-off or round trip for several); `direct`:
 //!   SQLite reads of one row by its key on the calling thread (no hand-off at all).
-//! - `audit`: the append-only audit trail; `notify`: commits announced to watchers (this
+//! - `audit`: the append-only audit trail; `journal`: SQLite's file for the audit events of
+//!   calls that did not write, moved into the trail in batches; `notify`: commits announced to watchers (this
 //!   process's with their changes, other replicas' through PostgreSQL NOTIFY).
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
@@ -58,6 +59,7 @@ mod heap;
 mod history;
 mod import;
 mod joined;
+mod journal;
 mod links;
 mod maintenance;
 mod migration;
@@ -88,6 +90,7 @@ pub use changes::{ReadSnapshot, check_filter};
 pub use duplicates::{CROWDED_KEY, Candidate, CandidateQuery, REASON_MAX, SCORE_FLOOR};
 pub use history::{History, Version};
 pub use import::ImportOptions;
+pub use journal::journal_file;
 pub use maintenance::{Maintenance, MaintenanceOptions};
 pub use notify::Committed;
 pub use persons::CreateShape;
@@ -155,6 +158,9 @@ pub struct Store {
     commits: std::sync::Arc<notify::Commits>,
     /// SQLite: point reads on the calling thread (`direct`); `None` on PostgreSQL.
     direct: Option<Arc<direct::DirectReads>>,
+    /// SQLite: the audit events of calls that did not write, until they are moved into the
+    /// database (`journal`); `None` on PostgreSQL.
+    journal: Option<Arc<journal::Journal>>,
     /// The call this handle serves (`Store::for_call`): decides what reads may see and is
     /// audited in the transaction of every write. `None`: the server itself, which sees all.
     call: Option<Arc<Call>>,
@@ -256,6 +262,10 @@ impl Store {
                 r.max_connections(options.max_connections.max(1));
                 r.map_sqlx_sqlite_opts(sqlite);
                 let reader = Database::connect(r).await.map_err(|e| open_err(url, e))?;
+                let journal = match sqlite_file(url) {
+                    Some(file) => Some(Arc::new(journal::Journal::open(file, sync).await?)),
+                    None => None,
+                };
                 Store {
                     writer,
                     reader,
@@ -263,6 +273,7 @@ impl Store {
                     url: url.to_owned(),
                     commits: Default::default(),
                     direct: sqlite_file(url).map(|f| Arc::new(direct::DirectReads::new(f))),
+                    journal,
                     call: None,
                     groups: Default::default(),
                     validate_only: false,
@@ -284,6 +295,7 @@ impl Store {
                     url: url.to_owned(),
                     commits: Default::default(),
                     direct: None,
+                    journal: None,
                     call: None,
                     groups: Default::default(),
                     validate_only: false,
@@ -293,6 +305,14 @@ impl Store {
         };
         let head = store.revision().await?;
         store.commits.start_at(head);
+        // What a crash left in the audit journal joins the trail before anything is served.
+        let moved = store.settle_audit().await?;
+        if moved > 0 {
+            tracing::info!(
+                events = moved,
+                "moved audit events left in the journal into the trail"
+            );
+        }
         Ok(store)
     }
 
@@ -331,8 +351,16 @@ impl Store {
         current_revision(&self.reader).await
     }
 
-    /// Closes the pools (waits for connections in use to come back).
+    /// Moves what the audit journal holds into the trail, then closes the pools (waits for
+    /// connections in use to come back).
     pub async fn close(self) {
+        if let Err(e) = self.settle_audit().await {
+            // Not lost: the journal keeps them, and the next start moves them.
+            tracing::warn!(error = %e, "the audit journal could not be emptied at stop");
+        }
+        if let Some(journal) = &self.journal {
+            journal.close().await;
+        }
         let _ = self.reader.close().await;
         if self.backend == Backend::Sqlite {
             let _ = self.writer.close().await;

@@ -540,7 +540,7 @@ fn log_statements(
         }
         let events = [call.event(ids, "OK", now)];
         out.extend(
-            super::audit::statements(&events)?
+            super::audit::statements(&events, false)?
                 .iter()
                 .map(|s| db.build(s)),
         );

@@ -9,7 +9,7 @@ use homecoming_server::{
     domain::WireEnum,
     grpc::auth::{Access, METHOD_ROLES, required_role},
 };
-use homecoming_tests::{Backend, TestApp, backend_tests, fixtures, spawn_app};
+use homecoming_tests::{Backend, TestApp, backend_tests, fixtures, spawn_app, spawn_app_with};
 use prost::Message;
 use tonic::{Code, codegen::http::uri::PathAndQuery};
 
@@ -21,6 +21,7 @@ backend_tests!(
     restricted_persons_are_invisible_to_everyone_but_admins,
     the_audit_trail_records_reads_writes_and_failures,
     reads_queued_for_the_audit_trail_are_written_at_shutdown,
+    reads_are_audited_through_a_journal_that_loses_nothing,
 );
 
 /// Every `homecoming.v1` method, from the descriptors the server serves by reflection.
@@ -616,4 +617,81 @@ async fn reads_queued_for_the_audit_trail_are_written_at_shutdown(backend: Backe
         .await
         .unwrap();
     assert_eq!(reads.len(), 20);
+}
+
+const GET_PERSON: &str = "/homecoming.v1.PersonService/GetPerson";
+
+/// GetPerson events in the database's trail and, on SQLite, in the audit journal beside it,
+/// counted by reading the files (the API's list would move the journal first).
+async fn reads_on_file(app: &TestApp) -> (i64, Option<i64>) {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let count = |db: sea_orm::DatabaseConnection| async move {
+        let sql = format!("SELECT COUNT(*) AS n FROM audit_events WHERE method = '{GET_PERSON}'");
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        let n: i64 = row.try_get("", "n").unwrap();
+        db.close().await.unwrap();
+        n
+    };
+    let trail = count(app.db().await).await;
+    let journal = match homecoming_server::store::sqlite_file(&app.database_url) {
+        Some(file) => {
+            let url = format!("sqlite://{}", homecoming_server::store::journal_file(file));
+            Some(count(Database::connect(url).await.unwrap()).await)
+        }
+        None => None,
+    };
+    (trail, journal)
+}
+
+async fn reads_are_audited_through_a_journal_that_loses_nothing(backend: Backend) {
+    // The journal is moved only when something needs it (an hour is never reached here).
+    let mut app = spawn_app_with(backend, &["--audit-journal-interval", "1h"]).await;
+    let sqlite = backend == Backend::Sqlite;
+    let p = app.person("Журналенко", "Ігор").await;
+    let viewer = app.client_as(proto::Role::Viewer).await;
+    for _ in 0..3 {
+        viewer.persons().get(&p.id).await.unwrap();
+    }
+    let filter = format!("method = \"{GET_PERSON}\"");
+    let listed = |app: &TestApp| {
+        let filter = filter.clone();
+        let client = app.client.clone();
+        async move {
+            let events: Vec<proto::AuditEvent> = client
+                .audit_events(ListQuery::new().filter(filter).page_size(1000))
+                .try_collect()
+                .await
+                .unwrap();
+            events.len()
+        }
+    };
+    // SQLite: answered reads are on disk in the journal, the database untouched by them.
+    let expect = |trail, journal| (trail, sqlite.then_some(journal));
+    if sqlite {
+        assert_eq!(reads_on_file(&app).await, expect(0, 3));
+    }
+    // A list moves the journal into the trail first: it sees every read answered before it.
+    assert_eq!(listed(&app).await, 3);
+    assert_eq!(reads_on_file(&app).await, expect(3, 0));
+    // Reads, then a crash: the next start moves what the journal holds before it serves.
+    for _ in 0..2 {
+        viewer.persons().get(&p.id).await.unwrap();
+    }
+    if sqlite {
+        assert_eq!(reads_on_file(&app).await, expect(3, 2));
+    }
+    app.crash();
+    app.start_again().await;
+    assert_eq!(reads_on_file(&app).await, expect(5, 0));
+    // A clean stop moves it too; each read is in the trail once.
+    let viewer = app.client_as(proto::Role::Viewer).await;
+    viewer.persons().get(&p.id).await.unwrap();
+    app.stop().await;
+    assert_eq!(reads_on_file(&app).await, expect(6, 0));
+    app.start_again().await;
+    assert_eq!(listed(&app).await, 6);
 }

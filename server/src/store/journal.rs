@@ -1,0 +1,155 @@
+//! SQLite: the audit events of calls that did not write (reads, refusals) in a file of their
+//! own, moved into the database's audit trail in large batches.
+//!
+//! In WAL mode a connection whose next read transaction finds the database changed discards
+//! its whole page cache. Committed into the database itself, the reads' audit events (a group
+//! about every millisecond under a read load) made every reader re-read its B-tree pages on
+//! nearly every call (BENCHMARKS.md, "Performance, round two (#18)": `pcache1TruncateUnsafe`
+//! and `pread` in GetPerson's profile). Here they are committed into a second SQLite file
+//! beside the database (`FILE-audit`, the same `audit_events` table and nothing else): an
+//! event is durable once that commit returns, and the read is answered after it, as before.
+//! [`Store::settle_audit`] copies the journal into the database's trail in one transaction
+//! and then deletes what it copied from the journal: every second in the background, and
+//! before anything that reads the trail (ListAuditEvents, a backup), at start (what a crash
+//! left) and at a clean stop — so a list or a backup sees every event recorded before it
+//! began.
+//!
+//! The copy and the delete are two commits in two files, and neither step can lose an event:
+//! the copy skips events the trail already holds (a crash between the two steps copies them
+//! again), and the delete names the ids it copied (a server and a `backup` command settling
+//! at once, or new events appended meanwhile, are never deleted uncopied).
+
+use std::{path::Path, time::Duration};
+
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QueryTrait, Schema, TransactionTrait,
+    sea_query::{Expr, Order},
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use super::{Store, audit, create_private, entity::audit_event};
+use crate::domain::{Error, access::AuditEvent};
+
+/// Events moved in one transaction of the database: a settle every second under a read load
+/// of ~10,000/s is one or two commits, so the readers' caches are emptied about once a second.
+const SETTLE_BATCH: u64 = 10_000;
+/// Ids named in one delete (SQLite allows 32,766 bound values).
+const DELETE_CHUNK: usize = 1_000;
+
+/// The journal's file for the database file `db_file`.
+pub fn journal_file(db_file: &str) -> String {
+    format!("{db_file}-audit")
+}
+
+pub(super) struct Journal {
+    conn: DatabaseConnection,
+    /// One settle at a time in this process (another process's is harmless, above).
+    settling: tokio::sync::Mutex<()>,
+}
+
+impl Journal {
+    /// Opens (creating, readable by its owner only) the journal of the database file `db_file`.
+    pub(super) async fn open(db_file: &str, sync: SqliteSynchronous) -> Result<Journal, Error> {
+        let file = journal_file(db_file);
+        let cannot = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!("cannot open the audit journal {file}: {e}"))
+        };
+        if !Path::new(&file).exists() {
+            create_private(Path::new(&file)).map_err(|e| cannot(&e))?;
+        }
+        let mut o = ConnectOptions::new(format!("sqlite://{file}"));
+        o.max_connections(1)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .sqlx_logging(false);
+        let path = file.clone();
+        o.map_sqlx_sqlite_opts(move |o| {
+            o.filename(&path)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(sync)
+                .busy_timeout(Duration::from_secs(10))
+        });
+        let conn = Database::connect(o).await.map_err(|e| cannot(&e))?;
+        let table = Schema::new(DbBackend::Sqlite)
+            .create_table_from_entity(audit_event::Entity)
+            .if_not_exists()
+            .to_owned();
+        conn.execute(&table).await.map_err(|e| cannot(&e))?;
+        Ok(Journal {
+            conn,
+            settling: Default::default(),
+        })
+    }
+
+    /// Appends `events` in one commit; they are durable when it returns.
+    pub(super) async fn append(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        let txn = self.conn.begin().await?;
+        let built = audit::event_rows(events, false)?
+            .iter()
+            .map(|s| DbBackend::Sqlite.build(s))
+            .collect();
+        super::joined::run(&txn, built).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The oldest events, at most `SETTLE_BATCH`.
+    async fn oldest(&self) -> Result<Vec<AuditEvent>, Error> {
+        let mut select = audit_event::Entity::find();
+        QueryTrait::query(&mut select)
+            .order_by_expr(Expr::cust("rowid"), Order::Asc)
+            .limit(SETTLE_BATCH);
+        select
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(audit::from_model)
+            .collect()
+    }
+
+    /// Deletes `events` (copied into the trail) from the journal, in one commit.
+    async fn forget(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        let txn = self.conn.begin().await?;
+        for chunk in events.chunks(DELETE_CHUNK) {
+            audit_event::Entity::delete_many()
+                .filter(audit_event::Column::Id.is_in(chunk.iter().map(|e| e.id.as_str())))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn close(&self) {
+        let _ = self.conn.close_by_ref().await;
+    }
+}
+
+impl Store {
+    /// SQLite: moves every audit event waiting in the journal into the database's trail and
+    /// returns how many it moved. PostgreSQL (no journal): nothing.
+    pub async fn settle_audit(&self) -> Result<usize, Error> {
+        let Some(journal) = &self.journal else {
+            return Ok(0);
+        };
+        let _turn = journal.settling.lock().await;
+        let mut moved = 0;
+        loop {
+            let events = journal.oldest().await?;
+            if events.is_empty() {
+                return Ok(moved);
+            }
+            let txn = self.begin_on_writer().await?;
+            audit::insert_again(&txn, &events).await?;
+            txn.commit().await?;
+            journal.forget(&events).await?;
+            moved += events.len();
+            if (events.len() as u64) < SETTLE_BATCH {
+                return Ok(moved);
+            }
+        }
+    }
+}
