@@ -23,7 +23,7 @@ use std::{path::Path, time::Duration};
 
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, QueryTrait, Schema, TransactionTrait,
+    EntityTrait, FromQueryResult, QueryFilter, QueryTrait, Schema, TransactionTrait,
     sea_query::{Expr, Order},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
@@ -31,9 +31,17 @@ use sea_orm::{
 use super::{Store, audit, create_private, entity::audit_event};
 use crate::domain::{Error, access::AuditEvent};
 
-/// Events moved in one transaction of the database: a settle every second under a read load
-/// of ~10,000/s is one or two commits, so the readers' caches are emptied about once a second.
-const SETTLE_BATCH: u64 = 10_000;
+/// Most events moved in one transaction of the database: a settle every second under a read
+/// load of ~10,000/s is one or two commits, so the readers' caches are emptied about once a
+/// second.
+const SETTLE_EVENTS: usize = 10_000;
+/// Most resource rows moved in one transaction: a List's event names every item of its page
+/// (up to 1,000), so events alone do not bound what a transaction writes — nor how long it
+/// holds the writer from the registry's own writes.
+const SETTLE_RESOURCES: usize = 20_000;
+/// Events read from the journal, and their statements built, at a time: what a settle holds
+/// in memory (at most 100 events of 1,000 resource ids each).
+const READ_CHUNK: u64 = 100;
 /// Ids named in one delete (SQLite allows 32,766 bound values).
 const DELETE_CHUNK: usize = 1_000;
 
@@ -96,26 +104,33 @@ impl Journal {
         Ok(())
     }
 
-    /// The oldest events, at most `SETTLE_BATCH`.
-    async fn oldest(&self) -> Result<Vec<AuditEvent>, Error> {
+    /// The next `READ_CHUNK` events after the journal row `after` (0: from the first), with
+    /// the row of the last.
+    async fn after(&self, after: i64) -> Result<(Vec<AuditEvent>, i64), Error> {
         let mut select = audit_event::Entity::find();
         QueryTrait::query(&mut select)
+            .expr_as(Expr::cust("rowid"), "journal_row")
+            .and_where(Expr::cust_with_values("rowid > ?", [after]))
             .order_by_expr(Expr::cust("rowid"), Order::Asc)
-            .limit(SETTLE_BATCH);
-        select
-            .all(&self.conn)
-            .await?
-            .into_iter()
-            .map(audit::from_model)
-            .collect()
+            .limit(READ_CHUNK);
+        let rows = self.conn.query_all(&QueryTrait::into_query(select)).await?;
+        let mut last = after;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            last = row.try_get("", "journal_row")?;
+            events.push(audit::from_model(audit_event::Model::from_query_result(
+                row, "",
+            )?)?);
+        }
+        Ok((events, last))
     }
 
-    /// Deletes `events` (copied into the trail) from the journal, in one commit.
-    async fn forget(&self, events: &[AuditEvent]) -> Result<(), Error> {
+    /// Deletes the events `ids` (copied into the trail) from the journal, in one commit.
+    async fn forget(&self, ids: &[String]) -> Result<(), Error> {
         let txn = self.conn.begin().await?;
-        for chunk in events.chunks(DELETE_CHUNK) {
+        for chunk in ids.chunks(DELETE_CHUNK) {
             audit_event::Entity::delete_many()
-                .filter(audit_event::Column::Id.is_in(chunk.iter().map(|e| e.id.as_str())))
+                .filter(audit_event::Column::Id.is_in(chunk.iter().map(String::as_str)))
                 .exec(&txn)
                 .await?;
         }
@@ -138,16 +153,31 @@ impl Store {
         let _turn = journal.settling.lock().await;
         let mut moved = 0;
         loop {
-            let events = journal.oldest().await?;
+            // One transaction of the database: events in the journal's order, read a chunk at
+            // a time, until a bound or the journal's end. Rows appended meanwhile come after
+            // (the rows copied are still there, so no row id is reused before `forget`).
+            let (mut events, mut after) = journal.after(0).await?;
             if events.is_empty() {
                 return Ok(moved);
             }
             let txn = self.begin_on_writer().await?;
-            audit::insert_again(&txn, &events).await?;
+            let (mut copied, mut resources) = (Vec::new(), 0);
+            let drained = loop {
+                audit::insert_again(&txn, &events).await?;
+                resources += events.iter().map(|e| e.resource_ids.len()).sum::<usize>();
+                copied.extend(events.into_iter().map(|e| e.id));
+                if copied.len() >= SETTLE_EVENTS || resources >= SETTLE_RESOURCES {
+                    break false;
+                }
+                (events, after) = journal.after(after).await?;
+                if events.is_empty() {
+                    break true;
+                }
+            };
             txn.commit().await?;
-            journal.forget(&events).await?;
-            moved += events.len();
-            if (events.len() as u64) < SETTLE_BATCH {
+            journal.forget(&copied).await?;
+            moved += copied.len();
+            if drained {
                 return Ok(moved);
             }
         }

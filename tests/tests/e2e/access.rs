@@ -22,6 +22,7 @@ backend_tests!(
     the_audit_trail_records_reads_writes_and_failures,
     reads_queued_for_the_audit_trail_are_written_at_shutdown,
     reads_are_audited_through_a_journal_that_loses_nothing,
+    list_events_naming_thousands_of_ids_move_whole_and_once,
 );
 
 /// Every `homecoming.v1` method, from the descriptors the server serves by reflection.
@@ -624,9 +625,14 @@ const GET_PERSON: &str = "/homecoming.v1.PersonService/GetPerson";
 /// GetPerson events in the database's trail and, on SQLite, in the audit journal beside it,
 /// counted by reading the files (the API's list would move the journal first).
 async fn reads_on_file(app: &TestApp) -> (i64, Option<i64>) {
+    events_on_file(app, GET_PERSON).await
+}
+
+/// Events of `method` in the trail and in the journal (SQLite), read from the files.
+async fn events_on_file(app: &TestApp, method: &str) -> (i64, Option<i64>) {
     use sea_orm::{ConnectionTrait, Database, Statement};
     let count = |db: sea_orm::DatabaseConnection| async move {
-        let sql = format!("SELECT COUNT(*) AS n FROM audit_events WHERE method = '{GET_PERSON}'");
+        let sql = format!("SELECT COUNT(*) AS n FROM audit_events WHERE method = '{method}'");
         let row = db
             .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
             .await
@@ -694,4 +700,44 @@ async fn reads_are_audited_through_a_journal_that_loses_nothing(backend: Backend
     assert_eq!(reads_on_file(&app).await, expect(6, 0));
     app.start_again().await;
     assert_eq!(listed(&app).await, 6);
+}
+
+async fn list_events_naming_thousands_of_ids_move_whole_and_once(backend: Backend) {
+    let app = spawn_app_with(backend, &["--audit-journal-interval", "1h"]).await;
+    let batch = (0..1000)
+        .map(|i| fixtures::person(&format!("Спискенко{i}"), "Ігор"))
+        .collect();
+    let persons = app.client.persons().batch_create(batch).await.unwrap();
+    let viewer = app.client_as(proto::Role::Viewer).await;
+    // 25 pages of 1,000: 25,000 resource ids, more than one move of the journal takes at once
+    // (SQLite), so the move runs in several transactions.
+    for _ in 0..25 {
+        let page = viewer
+            .persons()
+            .list_page(&ListQuery::new().page_size(1000), "")
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1000);
+    }
+    for p in [&persons[0], &persons[499], &persons[999]] {
+        let events: Vec<proto::AuditEvent> = app
+            .client
+            .audit_events(ListQuery::new().filter(format!(
+                "resource_ids:\"{}\" AND method = \"/homecoming.v1.PersonService/ListPersons\"",
+                p.id
+            )))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(
+            events.len(),
+            25,
+            "every list that named {} is on record once",
+            p.id
+        );
+        assert!(events.iter().all(|e| e.resource_ids.len() == 1000));
+    }
+    let lists = events_on_file(&app, "/homecoming.v1.PersonService/ListPersons").await;
+    let expect = (25, (backend == Backend::Sqlite).then_some(0));
+    assert_eq!(lists, expect, "all in the trail, none left in the journal");
 }
