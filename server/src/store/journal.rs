@@ -8,8 +8,9 @@
 //! and `pread` in GetPerson's profile). Here they are committed into a second SQLite file
 //! beside the database (`FILE-audit`, the same `audit_events` table and nothing else): an
 //! event is durable once that commit returns, and the read is answered after it, as before.
-//! [`Store::settle_audit`] copies the journal into the database's trail in one transaction
-//! and then deletes what it copied from the journal: every second in the background, and
+//! [`Store::settle_audit`] copies the journal into the database's trail, in transactions
+//! bounded by events and by resource rows, and after each deletes what it copied from the
+//! journal: every second in the background, and
 //! before anything that reads the trail (ListAuditEvents, a backup), at start (what a crash
 //! left) and at a clean stop — so a list or a backup sees every event recorded before it
 //! began.
