@@ -73,7 +73,14 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write(backend: Ba
         let db = homecoming_server::store::sqlite_file(&app.database_url)
             .unwrap()
             .to_owned();
-        for f in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+        let journal = homecoming_server::store::journal_file(&db);
+        for f in [
+            db.clone(),
+            format!("{db}-wal"),
+            format!("{db}-shm"),
+            journal.clone(),
+            format!("{journal}-wal"),
+        ] {
             let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f}");
         }
