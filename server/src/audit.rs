@@ -89,8 +89,10 @@ impl AuditWriter {
     }
 }
 
-/// Batches committed at once: SQLite has one writer connection; PostgreSQL takes a few
-/// commits in parallel, so reads do not wait for one another's commit.
+/// Batches committed at once: SQLite commits one at a time into its audit journal (two
+/// journal files committing at once were no faster: BENCHMARKS.md, "The reads' audit in a
+/// journal of its own"); PostgreSQL takes a few commits in parallel, so reads do not wait for
+/// one another's commit.
 fn writers(store: &Store) -> usize {
     match store.backend() {
         Backend::Sqlite => 1,

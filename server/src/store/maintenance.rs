@@ -174,10 +174,10 @@ impl Store {
         let target = path
             .to_str()
             .ok_or_else(|| Error::invalid("file", "the backup's path must be valid UTF-8"))?;
-        // Created empty first, mode 0600: the copy holds personal data. VACUUM INTO fills an
-        // empty file; it refuses one that has content.
         // Every audit event recorded before the backup began is in it.
         self.settle_audit().await?;
+        // Created empty first, mode 0600: the copy holds personal data. VACUUM INTO fills an
+        // empty file; it refuses one that has content.
         super::create_private(path)
             .map_err(|e| Error::invalid("file", format!("cannot create {target}: {e}")))?;
         let stmt = format!("VACUUM INTO '{}'", target.replace('\'', "''"));

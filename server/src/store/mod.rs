@@ -11,8 +11,9 @@
 //! - `joined`: small statements run as one (one hand-off or round trip for several); `direct`:
 //!   SQLite reads of one row by its key on the calling thread (no hand-off at all).
 //! - `audit`: the append-only audit trail; `journal`: SQLite's file for the audit events of
-//!   calls that did not write, moved into the trail in batches; `notify`: commits announced to watchers (this
-//!   process's with their changes, other replicas' through PostgreSQL NOTIFY).
+//!   calls that did not write, moved into the trail in batches; `notify`: commits announced
+//!   to watchers (this process's with their changes, other replicas' through PostgreSQL
+//!   NOTIFY).
 //! - `write`: the write transaction every mutation runs in: it takes the next registry revision
 //!   (serialising writers, so revisions follow commit order), appends the change log and keeps
 //!   idempotency records, all in the same transaction as the change; concurrent writes share
