@@ -20,13 +20,12 @@
 //! again), and the delete names the ids it copied (a server and a `backup` command settling
 //! at once, or new events appended meanwhile, are never deleted uncopied).
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     EntityTrait, FromQueryResult, QueryFilter, QueryTrait, Schema, TransactionTrait,
     sea_query::{Expr, Order},
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
 use super::{Store, audit, create_private, entity::audit_event};
@@ -58,30 +57,16 @@ pub(super) struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating, readable by its owner only) the journal of the database file `db_file`.
-    pub(super) async fn open(db_file: &str, sync: SqliteSynchronous) -> Result<Journal, Error> {
-        let file = journal_file(db_file);
+    /// Opens (creating, readable by its owner only) the journal `file` with `options` (the
+    /// database's own SQLite settings, one connection).
+    pub(super) async fn open(file: &str, options: ConnectOptions) -> Result<Journal, Error> {
         let cannot = |e: &dyn std::fmt::Display| {
             Error::Internal(format!("cannot open the audit journal {file}: {e}"))
         };
-        if !Path::new(&file).exists() {
-            create_private(Path::new(&file)).map_err(|e| cannot(&e))?;
+        if !Path::new(file).exists() {
+            create_private(Path::new(file)).map_err(|e| cannot(&e))?;
         }
-        let mut o = ConnectOptions::new(format!("sqlite://{file}"));
-        o.max_connections(1)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .sqlx_logging(false);
-        let path = file.clone();
-        o.map_sqlx_sqlite_opts(move |o| {
-            o.filename(&path)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(sync)
-                .busy_timeout(Duration::from_secs(10))
-        });
-        let conn = Database::connect(o).await.map_err(|e| cannot(&e))?;
+        let conn = Database::connect(options).await.map_err(|e| cannot(&e))?;
         let table = Schema::new(DbBackend::Sqlite)
             .create_table_from_entity(audit_event::Entity)
             .if_not_exists()

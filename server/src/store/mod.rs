@@ -264,7 +264,13 @@ impl Store {
                 r.map_sqlx_sqlite_opts(sqlite);
                 let reader = Database::connect(r).await.map_err(|e| open_err(url, e))?;
                 let journal = match sqlite_file(url) {
-                    Some(file) => Some(Arc::new(journal::Journal::open(file, sync).await?)),
+                    Some(file) => {
+                        let file = journal_file(file);
+                        let mut j = base_options(&format!("sqlite://{file}"), options);
+                        j.max_connections(1).min_connections(1);
+                        j.map_sqlx_sqlite_opts(sqlite);
+                        Some(Arc::new(journal::Journal::open(&file, j).await?))
+                    }
                     None => None,
                 };
                 Store {
