@@ -130,6 +130,7 @@ struct Gauges {
     pool_max: Family<PoolLabels, Gauge>,
     audit_queued: Gauge,
     audit_capacity: Gauge,
+    audit_journal: Gauge,
 }
 
 /// How long a count of the change log's rows is reused.
@@ -251,6 +252,11 @@ impl Metrics {
             gauges.audit_capacity.clone(),
         );
         hc.register(
+            "audit_journal_events",
+            "Audit events of reads in the SQLite audit journal, not yet moved into the trail",
+            gauges.audit_journal.clone(),
+        );
+        hc.register(
             "build",
             "The server's version and database backend",
             Info::new(BuildLabels {
@@ -335,6 +341,12 @@ impl Metrics {
         let (queued, capacity) = self.audit.queue();
         g.audit_queued.set(gauge(queued as u64));
         g.audit_capacity.set(gauge(capacity as u64));
+        match self.store.audit_journal_events().await {
+            Ok(n) => {
+                g.audit_journal.set(gauge(n));
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: counting the audit journal"),
+        }
         let mut text = String::new();
         if let Err(e) = encode(&mut text, &self.registry) {
             tracing::error!(error = %e, "metrics: encoding");

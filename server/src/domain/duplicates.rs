@@ -79,8 +79,12 @@ fn name_codes(f: &PersonFields) -> Vec<String> {
 /// thousands, and a pair whose known birth dates differ otherwise is no candidate unless a
 /// service number says so).
 pub fn blocking_keys(f: &PersonFields) -> Vec<String> {
-    let mut keys: Vec<String> = name_codes(f)
-        .into_iter()
+    blocking_keys_of(f, &name_codes(f))
+}
+
+fn blocking_keys_of(f: &PersonFields, codes: &[String]) -> Vec<String> {
+    let mut keys: Vec<String> = codes
+        .iter()
         .map(|c| match f.date_of_birth {
             Some(d) => {
                 let (lo, hi) = (d.month().min(d.day()), d.month().max(d.day()));
@@ -109,14 +113,33 @@ pub enum Search {
 /// with: its own keys; with a known birth date, also the name without a date (persons whose
 /// birth date is unknown); without one, the name under every date.
 pub fn search_keys(f: &PersonFields) -> Vec<Search> {
-    let mut out: Vec<Search> = blocking_keys(f).into_iter().map(Search::Key).collect();
-    for c in name_codes(f) {
-        out.push(match f.date_of_birth {
-            Some(_) => Search::Key(format!("n{c}")),
-            None => Search::Prefix(format!("n{c}y")),
-        });
+    MatchKeys::of(f).search
+}
+
+/// A person's stored keys and searches, from one computation of its name codes (the
+/// transliterations are the costly part): what a write needs of the candidate search before
+/// it takes the writer's turn.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchKeys {
+    /// `blocking_keys`.
+    pub blocking: Vec<String>,
+    /// `search_keys`.
+    pub search: Vec<Search>,
+}
+
+impl MatchKeys {
+    pub fn of(f: &PersonFields) -> Self {
+        let codes = name_codes(f);
+        let blocking = blocking_keys_of(f, &codes);
+        let mut search: Vec<Search> = blocking.iter().cloned().map(Search::Key).collect();
+        for c in codes {
+            search.push(match f.date_of_birth {
+                Some(_) => Search::Key(format!("n{c}")),
+                None => Search::Prefix(format!("n{c}y")),
+            });
+        }
+        MatchKeys { blocking, search }
     }
-    out
 }
 
 /// Whether a search of `a` finds `b` (as the store's candidate search would).

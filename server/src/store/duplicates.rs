@@ -21,7 +21,7 @@ use super::{
 };
 use crate::domain::{
     Error, Person, PersonFields,
-    duplicates::{Search, assess, blocking_keys, search_keys},
+    duplicates::{MatchKeys, Search, assess},
     page_size,
 };
 
@@ -82,30 +82,38 @@ fn same_match_fields(a: &PersonFields, b: &PersonFields) -> bool {
         && a.external_ids == b.external_ids
 }
 
+/// A person just written, as the candidate search takes it.
+pub(super) struct Written<'a> {
+    pub person: &'a Person,
+    /// The stored fields a rewrite replaced; `None` for a new person.
+    pub previous: Option<&'a PersonFields>,
+    /// Its keys, computed from `person`'s fields (before the write's turn where it could be).
+    pub keys: &'a MatchKeys,
+}
+
 /// Finds the candidates of persons just written in `w` (`previous`: the stored fields a
 /// rewrite replaced, `None` for a new person): replaces their keys and candidates, compares
 /// them with every person sharing a key that is not crowded (each other included), and keeps
 /// the pairs at or above [`SCORE_FLOOR`] that were not dismissed. Persons whose compared
 /// fields did not change are left as they are.
-pub(super) async fn index(
-    w: &Write,
-    written: &[(&Person, Option<&PersonFields>)],
-) -> Result<(), Error> {
+pub(super) async fn index(w: &Write, written: &[Written<'_>]) -> Result<(), Error> {
     if !w.duplicate_search {
         return Ok(());
     }
-    let changed: Vec<&Person> = written
+    let changed: Vec<&Written> = written
         .iter()
-        .filter(|(p, prev)| prev.is_none_or(|f| !same_match_fields(&p.fields, f)))
-        .map(|(p, _)| *p)
+        .filter(|x| {
+            x.previous
+                .is_none_or(|f| !same_match_fields(&x.person.fields, f))
+        })
         .collect();
     if changed.is_empty() {
         return Ok(());
     }
-    let rewritten: Vec<&str> = written
+    let rewritten: Vec<&str> = changed
         .iter()
-        .filter(|(p, prev)| prev.is_some_and(|f| !same_match_fields(&p.fields, f)))
-        .map(|(p, _)| p.meta.id.as_str())
+        .filter(|x| x.previous.is_some())
+        .map(|x| x.person.meta.id.as_str())
         .collect();
     for chunk in rewritten.chunks(500) {
         w.defer(
@@ -125,24 +133,19 @@ pub(super) async fn index(
                 .to_owned(),
         );
     }
-    let keys: Vec<(&Person, Vec<String>)> = changed
+    let rows: Vec<(&str, &str)> = changed
         .iter()
-        .map(|p| (*p, blocking_keys(&p.fields)))
-        .collect();
-    let rows: Vec<(&str, &str)> = keys
-        .iter()
-        .flat_map(|(p, ks)| ks.iter().map(|k| (p.meta.id.as_str(), k.as_str())))
+        .flat_map(|x| {
+            let id = x.person.meta.id.as_str();
+            x.keys.blocking.iter().map(move |k| (id, k.as_str()))
+        })
         .collect();
     links::insert(w, PERSON_MATCH_KEYS, &rows)?;
 
     // The members of every searched key that is not crowded.
-    let searches: Vec<(&Person, Vec<Search>)> = changed
+    let exact: HashSet<&str> = changed
         .iter()
-        .map(|p| (*p, search_keys(&p.fields)))
-        .collect();
-    let exact: HashSet<&str> = searches
-        .iter()
-        .flat_map(|(_, s)| s.iter())
+        .flat_map(|x| x.keys.search.iter())
         .filter_map(|s| match s {
             Search::Key(k) => Some(k.as_str()),
             Search::Prefix(_) => None,
@@ -185,9 +188,9 @@ pub(super) async fn index(
     }
     // A name under every birth date (a person whose birth date is unknown): one range read
     // each, bounded like a key.
-    let prefixes: HashSet<&str> = searches
+    let prefixes: HashSet<&str> = changed
         .iter()
-        .flat_map(|(_, s)| s.iter())
+        .flat_map(|x| x.keys.search.iter())
         .filter_map(|s| match s {
             Search::Prefix(p) => Some(p.as_str()),
             Search::Key(_) => None,
@@ -214,9 +217,11 @@ pub(super) async fn index(
         members.insert(prefix.to_owned(), ids);
     }
     let mut pairs: HashSet<(String, String)> = HashSet::new();
-    for (p, ss) in &searches {
-        let id = p.meta.id.as_str();
-        let found = ss
+    for x in &changed {
+        let id = x.person.meta.id.as_str();
+        let found = x
+            .keys
+            .search
             .iter()
             .filter_map(|s| match s {
                 Search::Key(k) | Search::Prefix(k) => members.get(k),
@@ -236,7 +241,7 @@ pub(super) async fn index(
     // The fields of everyone in a pair: the written persons as they are now, the others read.
     let mut fields: HashMap<&str, &PersonFields> = changed
         .iter()
-        .map(|p| (p.meta.id.as_str(), &p.fields))
+        .map(|x| (x.person.meta.id.as_str(), &x.person.fields))
         .collect();
     let others: Vec<String> = pairs
         .iter()
@@ -250,7 +255,7 @@ pub(super) async fn index(
     for p in &read {
         fields.insert(p.meta.id.as_str(), &p.fields);
     }
-    let ids: Vec<&str> = changed.iter().map(|p| p.meta.id.as_str()).collect();
+    let ids: Vec<&str> = changed.iter().map(|x| x.person.meta.id.as_str()).collect();
     let dismissed = dismissed_pairs(w.txn().await?, &ids).await?;
 
     let mut found = Vec::new();

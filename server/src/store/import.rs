@@ -12,7 +12,7 @@ use chrono::Utc;
 use super::{
     Store, exchanges, external, links,
     person_rows::find_by,
-    persons::{insert_new, new_person, rewrite},
+    persons::{Keys, insert_new, new_person, rewrite},
     record::{self, Stored},
     schema::PERSON_EXTERNAL_IDS,
     write::IdempotencyKey,
@@ -445,7 +445,11 @@ impl Store {
             }
         }
         if writes && !created.is_empty() {
-            insert_new(&mut w, &created).await?;
+            let keys: Vec<Keys> = created
+                .iter()
+                .map(|p| Keys::of(&p.fields, w.duplicate_search))
+                .collect();
+            insert_new(&mut w, &created, &keys).await?;
             changed = true;
         }
         let written = writes && !self.validate_only;

@@ -20,18 +20,25 @@ pub(super) async fn run(txn: &DatabaseTransaction, pending: Vec<Statement>) -> R
     Ok(())
 }
 
+/// The update that sets the revision counter of a write in a group (`Write`): the one row
+/// it touches is no other statement's.
+const REVISION_SET: &str = "UPDATE \"registry_revision\" SET \"revision\" = ";
+
 /// Consecutive statements grouped so that each group holds at most `JOIN_MAX_VALUES` values (a
-/// larger statement is a group of its own). On PostgreSQL only inserts are grouped: they
-/// become the parts of one `WITH` statement, whose parts all see the snapshot the statement
-/// started with and run in no set order — harmless for inserts of new rows (foreign keys are
-/// checked at the statement's end), not for a delete and an insert of the same key.
+/// larger statement is a group of its own). On PostgreSQL only inserts (and the revision
+/// counter's update) are grouped: they become the parts of one `WITH` statement, whose parts
+/// all see the snapshot the statement started with and run in no set order — harmless for
+/// inserts of new rows (foreign keys are checked at the statement's end) and for an update of
+/// a row none of the others touches, not for a delete and an insert of the same key.
 pub(super) fn batches(pending: Vec<Statement>) -> Vec<Vec<Statement>> {
     let mut out: Vec<Vec<Statement>> = Vec::new();
     let mut values = 0;
     let mut joinable = false;
     for st in pending {
         let n = st.values.as_ref().map_or(0, |v| v.0.len());
-        let can_join = st.db_backend == DbBackend::Sqlite || st.sql.starts_with("INSERT ");
+        let can_join = st.db_backend == DbBackend::Sqlite
+            || st.sql.starts_with("INSERT ")
+            || st.sql.starts_with(REVISION_SET);
         match out.last_mut() {
             Some(group) if joinable && can_join && values + n <= JOIN_MAX_VALUES => {
                 values += n;

@@ -25,7 +25,7 @@ use std::path::Path;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     EntityTrait, FromQueryResult, QueryFilter, QueryTrait, Schema, TransactionTrait,
-    sea_query::{Expr, Order},
+    sea_query::{Expr, Order, Query},
 };
 
 use super::{Store, audit, create_private, entity::audit_event};
@@ -124,12 +124,33 @@ impl Journal {
         Ok(())
     }
 
+    /// Events in the journal, from its first and last row: a settle deletes the oldest rows
+    /// and appends add after the last, so the rows between are all there (exact without a
+    /// scan, however long the backlog of a settle that keeps failing).
+    async fn len(&self) -> Result<u64, Error> {
+        let q = Query::select()
+            .expr_as(Expr::cust("COALESCE(MAX(rowid) - MIN(rowid) + 1, 0)"), "n")
+            .from(audit_event::Entity)
+            .to_owned();
+        let row = self.conn.query_one(&q).await?;
+        let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     pub(super) async fn close(&self) {
         let _ = self.conn.close_by_ref().await;
     }
 }
 
 impl Store {
+    /// Audit events in the journal waiting to be moved into the trail (0 on PostgreSQL).
+    pub async fn audit_journal_events(&self) -> Result<u64, Error> {
+        match &self.journal {
+            Some(journal) => journal.len().await,
+            None => Ok(0),
+        }
+    }
+
     /// SQLite: moves every audit event waiting in the journal into the database's trail and
     /// returns how many it moved. PostgreSQL (no journal): nothing.
     pub async fn settle_audit(&self) -> Result<usize, Error> {

@@ -18,7 +18,8 @@ use super::{
     write::{IdempotencyKey, Operation, Write},
 };
 use crate::domain::{
-    Error, Meta, PERSON, Person, PersonFields, Violations, new_id, person::name_keys, schema::Mask,
+    Error, Meta, PERSON, Person, PersonFields, Violations, duplicates::MatchKeys, new_id,
+    person::name_keys, schema::Mask,
 };
 
 /// How violations of a create name their fields: `person.x` for CreatePerson,
@@ -58,6 +59,10 @@ impl Store {
         let key = IdempotencyKey::of(shape.method(), request_id, || {
             record::request_list_json(&batch)
         })?;
+        let keys: Vec<Keys> = batch
+            .iter()
+            .map(|f| Keys::of(f, self.duplicate_search))
+            .collect();
         let mut w = self.begin_write().await?;
         if let Some(key) = &key
             && let Some(done) = w.recall::<Vec<Person>>(key).await?
@@ -81,7 +86,7 @@ impl Store {
             .into_iter()
             .map(|fields| new_person(&w, fields, &dates, today))
             .collect();
-        insert_new(&mut w, &persons).await?;
+        insert_new(&mut w, &persons, &keys).await?;
         if let Some(key) = &key {
             w.remember(key, &persons)?;
         }
@@ -305,9 +310,40 @@ pub(super) fn new_person(
     }
 }
 
+/// What a new person's rows need that its fields alone decide: its name keys and its
+/// candidate search's keys. Computed before the write takes the writer's turn where the
+/// fields are known then (a batch's transliterations run beside another write, not inside
+/// the one writer's time).
+pub(super) struct Keys {
+    names: Vec<String>,
+    matching: MatchKeys,
+}
+
+impl Keys {
+    /// `duplicate_search`: the store's (`StoreOptions::duplicate_search`); without it the
+    /// candidate search's keys are not needed.
+    pub(super) fn of(f: &PersonFields, duplicate_search: bool) -> Self {
+        Keys {
+            names: name_keys(f),
+            matching: if duplicate_search {
+                MatchKeys::of(f)
+            } else {
+                MatchKeys::default()
+            },
+        }
+    }
+}
+
 /// Inserts new persons (references and external ids checked) in `w`: their rows, link rows,
-/// name keys, external ids, the change log.
-pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), Error> {
+/// name keys, external ids, the change log. `keys[i]` are `persons[i]`'s.
+pub(super) async fn insert_new(
+    w: &mut Write,
+    persons: &[Person],
+    keys: &[Keys],
+) -> Result<(), Error> {
+    if keys.len() != persons.len() {
+        return Err(Error::Internal("keys do not match the persons".into()));
+    }
     let rows: Vec<_> = persons.iter().map(|p| (&p.meta, &p.fields)).collect();
     for q in ROWS.inserts(&rows)? {
         w.defer(&q);
@@ -322,18 +358,25 @@ pub(super) async fn insert_new(w: &mut Write, persons: &[Person]) -> Result<(), 
         })
         .collect();
     links::insert(w, PERSON_CATEGORIES, &rows)?;
-    let keys: Vec<(&str, Vec<String>)> = persons
+    let rows: Vec<(&str, &str)> = persons
         .iter()
-        .map(|p| (p.meta.id.as_str(), name_keys(&p.fields)))
-        .collect();
-    let rows: Vec<(&str, &str)> = keys
-        .iter()
-        .flat_map(|(id, ks)| ks.iter().map(move |k| (*id, k.as_str())))
+        .zip(keys)
+        .flat_map(|(p, k)| {
+            let id = p.meta.id.as_str();
+            k.names.iter().map(move |k| (id, k.as_str()))
+        })
         .collect();
     links::insert(w, PERSON_NAME_KEYS, &rows)?;
     insert_external_ids(w, persons).await?;
-    let written: Vec<(&Person, Option<&PersonFields>)> =
-        persons.iter().map(|p| (p, None)).collect();
+    let written: Vec<duplicates::Written> = persons
+        .iter()
+        .zip(keys)
+        .map(|(person, k)| duplicates::Written {
+            person,
+            previous: None,
+            keys: &k.matching,
+        })
+        .collect();
     duplicates::index(w, &written).await?;
     for p in persons {
         w.log(Operation::Created, p, None)?;
@@ -405,7 +448,17 @@ pub(super) async fn rewrite(
     if p.fields.restricted != current.fields.restricted {
         event_rows::mirror_restricted(w, id, p.fields.restricted).await?;
     }
-    duplicates::index(w, &[(&p, Some(&current.fields))]).await?;
+    let matching = if w.duplicate_search {
+        MatchKeys::of(&p.fields)
+    } else {
+        MatchKeys::default()
+    };
+    let written = duplicates::Written {
+        person: &p,
+        previous: Some(&current.fields),
+        keys: &matching,
+    };
+    duplicates::index(w, &[written]).await?;
     w.log(Operation::Updated, &p, Some(current))?;
     Ok(p)
 }

@@ -1,6 +1,7 @@
 //! The write transaction every mutation runs in, and group commit.
 //!
-//! `Store::begin_write` opens the transaction and first increments the one-row revision counter.
+//! `Store::begin_write` opens the transaction and first increments the one-row revision counter
+//! (a later write of a group sets it to the number it knows comes next, see `begin_write`).
 //! The row lock (PostgreSQL) or the write lock taken by `BEGIN IMMEDIATE` on the single writer
 //! connection (SQLite) is held until commit, so writers are serialised and a revision is never
 //! visible before a smaller one: revisions are assigned in commit order, with no gaps (a
@@ -139,6 +140,9 @@ pub(super) struct Groups {
 struct Group {
     id: u64,
     txn: DatabaseTransaction,
+    /// The revision of the last write released into the group: the counter's value in its
+    /// transaction.
+    revision: i64,
     /// The group's writes' changes, in revision order (announced once the commit is durable).
     committed: Vec<Arc<Committed>>,
     /// The commit's outcome, once known.
@@ -170,24 +174,44 @@ impl Store {
             guard,
             finished: false,
         };
-        let txn = match &turn.guard.open {
-            Some(group) => group.txn.begin().await?,
-            None => self.begin_on_writer().await?,
+        let mut deferred = Vec::new();
+        let (txn, revision) = match &turn.guard.open {
+            Some(group) => {
+                // The group's transaction has held the counter (the write lock on SQLite, the
+                // row's lock on PostgreSQL) since its first write read it, and every write
+                // released into the group took the next number: this write's is known without
+                // reading it, and its update runs with the write's other deferred statements
+                // (one hand-off fewer per grouped write). A savepoint rolled back gives its
+                // number back, as its update is rolled back with it.
+                let txn = group.txn.begin().await?;
+                let revision = group.revision + 1;
+                let set = Query::update()
+                    .table("registry_revision")
+                    .value("revision", revision)
+                    .and_where(Expr::col("id").eq(1))
+                    .to_owned();
+                deferred.push(txn.get_database_backend().build(&set));
+                (txn, revision)
+            }
+            None => {
+                let txn = self.begin_on_writer().await?;
+                let bump = Query::update()
+                    .table("registry_revision")
+                    .value("revision", Expr::col("revision").add(1))
+                    .and_where(Expr::col("id").eq(1))
+                    .returning_col("revision")
+                    .to_owned();
+                let row = txn
+                    .query_one(&bump)
+                    .await?
+                    .ok_or_else(|| Error::Internal("registry_revision row is missing".into()))?;
+                let revision: i64 = row.try_get("", "revision")?;
+                (txn, revision)
+            }
         };
-        let bump = Query::update()
-            .table("registry_revision")
-            .value("revision", Expr::col("revision").add(1))
-            .and_where(Expr::col("id").eq(1))
-            .returning_col("revision")
-            .to_owned();
-        let row = txn
-            .query_one(&bump)
-            .await?
-            .ok_or_else(|| Error::Internal("registry_revision row is missing".into()))?;
-        let revision: i64 = row.try_get("", "revision")?;
         Ok(Write {
             txn,
-            deferred: Default::default(),
+            deferred: std::sync::Mutex::new(deferred),
             revision,
             now: codec::now(),
             log: Vec::new(),
@@ -289,6 +313,7 @@ impl Write {
             Some(group) => {
                 // A savepoint: release it into the group's transaction.
                 txn.commit().await?;
+                group.revision = revision;
                 group.committed.push(committed);
                 group.writes += 1;
                 (group.id, group.done.subscribe())
@@ -314,6 +339,7 @@ impl Write {
                 turn.guard.open = Some(Group {
                     id,
                     txn,
+                    revision,
                     committed: vec![committed],
                     done,
                     closed: false,

@@ -677,8 +677,15 @@ async fn reads_are_audited_through_a_journal_that_loses_nothing(backend: Backend
     };
     // SQLite: answered reads are on disk in the journal, the database untouched by them.
     let expect = |trail, journal| (trail, sqlite.then_some(journal));
+    // What an operator sees of it: the journal's backlog (none on PostgreSQL, which has no
+    // journal).
+    let journal_gauge =
+        |text: String| crate::operability::sample(&text, "homecoming_audit_journal_events", &[]);
     if sqlite {
         assert_eq!(reads_on_file(&app).await, expect(0, 3));
+        assert!(journal_gauge(app.scrape().await) >= 3.0);
+    } else {
+        assert_eq!(journal_gauge(app.scrape().await), 0.0);
     }
     // A list moves the journal into the trail first: it sees every read answered before it.
     assert_eq!(listed(&app).await, 3);
@@ -693,6 +700,7 @@ async fn reads_are_audited_through_a_journal_that_loses_nothing(backend: Backend
     app.crash();
     app.start_again().await;
     assert_eq!(reads_on_file(&app).await, expect(5, 0));
+    assert_eq!(journal_gauge(app.scrape().await), 0.0, "moved at start");
     // A clean stop moves it too; each read is in the trail once.
     let viewer = app.client_as(proto::Role::Viewer).await;
     viewer.persons().get(&p.id).await.unwrap();

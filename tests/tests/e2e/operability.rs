@@ -18,7 +18,7 @@ backend_tests!(
 
 /// The value of the sample `name{…}` whose labels include every one of `labels`
 /// (`grpc_method="GetPerson"`), 0 when there is none.
-fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+pub(crate) fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.rsplit_once(' '))
