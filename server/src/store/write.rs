@@ -30,15 +30,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryResult, Set, Statement,
-    StatementBuilder, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QueryResult,
+    Set, Statement, StatementBuilder, TransactionTrait,
     sea_query::{Expr, ExprTrait, Query},
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::{
-    Backend, Store, Unique, codec, entity, joined,
+    Backend, Store, codec, entity, joined,
     notify::{CHANGES_CHANNEL, Commits, Committed},
     record::{Logged, Stored},
     stats::CommitMetrics,
@@ -387,13 +387,16 @@ impl Write {
     /// The stored result of an earlier call with this request id, if any. The same id with a
     /// different request is INVALID_ARGUMENT on `request_id`.
     pub async fn recall<T: Stored>(&self, key: &IdempotencyKey) -> Result<Option<T>, Error> {
-        let found = entity::idempotency::Entity::find_by_id((
+        let select = sea_orm::QueryTrait::into_query(entity::idempotency::Entity::find_by_id((
             key.method.to_owned(),
             key.request_id.clone(),
-        ))
-        .unique(self.txn().await?)
-        .await?;
-        let Some(found) = found else { return Ok(None) };
+        )));
+        // Through `query_all`: on SQLite the statements deferred so far (a grouped write's
+        // revision) run in the same hand-off as this read.
+        let found = match self.query_all(&select).await?.pop() {
+            Some(row) => entity::idempotency::Model::from_query_result(&row, "")?,
+            None => return Ok(None),
+        };
         if found.request_hash != key.request_hash {
             return Err(Error::invalid(
                 "request_id",
