@@ -342,6 +342,24 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("creating person {family}: {e}"))
     }
 
+    /// Every audit event of `method` (its full path, `/homecoming.v1.PersonService/GetPerson`)
+    /// that names the resource `id`, read by the admin through ListAuditEvents.
+    pub async fn audit_events_naming(
+        &self,
+        method: &str,
+        id: &str,
+    ) -> Vec<homecoming_client::proto::AuditEvent> {
+        use futures::TryStreamExt;
+        self.client
+            .audit_events(
+                homecoming_client::ListQuery::new()
+                    .filter(format!("method = \"{method}\" AND resource_ids:\"{id}\"")),
+            )
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("listing the audit events of {method} naming {id}: {e}"))
+    }
+
     /// A client with `token`, or with no token at all.
     pub async fn client_with(&self, token: Option<&str>) -> Client {
         client_for(self.addr, token).await

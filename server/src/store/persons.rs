@@ -408,8 +408,8 @@ pub(super) async fn rewrite(
 ) -> Result<Person, Error> {
     let id = current.meta.id.as_str();
     let codes_changed = fields.category_codes != current.fields.category_codes;
-    let keys = name_keys(&fields);
-    let names_changed = keys != name_keys(&current.fields);
+    let keys = Keys::of(&fields, w.duplicate_search);
+    let names_changed = keys.names != name_keys(&current.fields);
     let dates = check_references(w.txn().await?, [(0, &fields)], CreateShape::Single).await?;
     let ids_changed = fields.external_ids != current.fields.external_ids;
     if ids_changed {
@@ -439,24 +439,19 @@ pub(super) async fn rewrite(
         links::replace(w, PERSON_CATEGORIES, id, &p.fields.category_codes)?;
     }
     if names_changed {
-        links::replace(w, PERSON_NAME_KEYS, id, &keys)?;
+        links::replace(w, PERSON_NAME_KEYS, id, &keys.names)?;
     }
     if ids_changed {
-        let keys = external::keys(&p.fields.external_ids);
-        links::replace(w, PERSON_EXTERNAL_IDS, id, &keys)?;
+        let external = external::keys(&p.fields.external_ids);
+        links::replace(w, PERSON_EXTERNAL_IDS, id, &external)?;
     }
     if p.fields.restricted != current.fields.restricted {
         event_rows::mirror_restricted(w, id, p.fields.restricted).await?;
     }
-    let matching = if w.duplicate_search {
-        MatchKeys::of(&p.fields)
-    } else {
-        MatchKeys::default()
-    };
     let written = duplicates::Written {
         person: &p,
         previous: Some(&current.fields),
-        keys: &matching,
+        keys: &keys.matching,
     };
     duplicates::index(w, &[written]).await?;
     w.log(Operation::Updated, &p, Some(current))?;

@@ -608,15 +608,7 @@ async fn reads_queued_for_the_audit_trail_are_written_at_shutdown(backend: Backe
     }
     // Stopped at once: the reads still waiting in the queue are written before the server ends.
     let app = app.restart().await;
-    let reads: Vec<proto::AuditEvent> = app
-        .client
-        .audit_events(ListQuery::new().filter(format!(
-            "resource_ids:\"{}\" AND method = \"/homecoming.v1.PersonService/GetPerson\"",
-            p.id
-        )))
-        .try_collect()
-        .await
-        .unwrap();
+    let reads = app.audit_events_naming(GET_PERSON, &p.id).await;
     assert_eq!(reads.len(), 20);
 }
 
@@ -728,15 +720,9 @@ async fn list_events_naming_thousands_of_ids_move_whole_and_once(backend: Backen
         assert_eq!(page.items.len(), 1000);
     }
     for p in [&persons[0], &persons[499], &persons[999]] {
-        let events: Vec<proto::AuditEvent> = app
-            .client
-            .audit_events(ListQuery::new().filter(format!(
-                "resource_ids:\"{}\" AND method = \"/homecoming.v1.PersonService/ListPersons\"",
-                p.id
-            )))
-            .try_collect()
-            .await
-            .unwrap();
+        let events = app
+            .audit_events_naming("/homecoming.v1.PersonService/ListPersons", &p.id)
+            .await;
         assert_eq!(
             events.len(),
             25,

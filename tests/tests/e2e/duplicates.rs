@@ -514,15 +514,12 @@ async fn roles_and_restricted_persons(backend: Backend) {
         Err(Error::NotFound(_))
     ));
     // Every call is audited, with the persons it named or answered.
-    let audited: Vec<proto::AuditEvent> = app
-        .client
-        .audit_events(ListQuery::new().filter(format!(
-            "method = \"/homecoming.v1.DuplicateService/ListDuplicateCandidates\" AND resource_ids:\"{}\"",
-            other.id
-        )))
-        .try_collect()
-        .await
-        .unwrap();
+    let audited = app
+        .audit_events_naming(
+            "/homecoming.v1.DuplicateService/ListDuplicateCandidates",
+            &other.id,
+        )
+        .await;
     assert!(audited.len() >= 3, "{audited:#?}");
     let refused: Vec<proto::AuditEvent> = app
         .client
